@@ -1,0 +1,216 @@
+// Package killtree identifies processes by (pid, start ticks, boot id), finds the
+// processes that belong to a run, and ends them with a grace period. It knows
+// nothing of the registry or of runs' policy: callers say what to look for.
+package killtree
+
+import (
+	"errors"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrGone reports a process that no longer exists (or is a zombie, which
+// counts as gone for every purpose here).
+var ErrGone = errors.New("killtree: process gone")
+
+// ErrNotOurs reports a process whose identity does not match the one
+// recorded, or that belongs to another user. It is never signalled.
+var ErrNotOurs = errors.New("killtree: process identity does not match")
+
+// ID names one process for the life of one boot: a pid alone can be reused,
+// a pid with its start time cannot.
+type ID struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start"`
+}
+
+// Proc is what the system says about one process.
+type Proc struct {
+	ID
+	PPID   int
+	PGID   int
+	SID    int
+	UID    int
+	TTY    int // controlling terminal device, 0 when none
+	Zombie bool
+	Comm   string
+	RSS    uint64 // bytes
+}
+
+// BootID returns an identifier of the current boot. Start ticks compared
+// across boots mean nothing.
+func BootID() (string, error) { return bootID() }
+
+// Lookup returns what the system says about pid, or ErrGone.
+func Lookup(pid int) (Proc, error) { return lookup(pid) }
+
+// All lists every process visible to the caller.
+func All() ([]Proc, error) { return all() }
+
+// Alive reports whether the process id names still runs and is not a zombie.
+func Alive(id ID) bool {
+	p, err := lookup(id.PID)
+	return err == nil && p.Start == id.Start && !p.Zombie
+}
+
+// Descendants returns the living descendants of pid, not pid itself,
+// following parent links as they are now.
+func Descendants(pid int) []Proc {
+	var out []Proc
+	seen := map[int]bool{pid: true}
+	queue := []int{pid}
+	for len(queue) > 0 {
+		kids, err := children(queue[0])
+		queue = queue[1:]
+		if err != nil {
+			continue
+		}
+		for _, k := range kids {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			p, err := lookup(k)
+			if err != nil || p.Zombie {
+				continue
+			}
+			out = append(out, p)
+			queue = append(queue, k)
+		}
+	}
+	return out
+}
+
+// Cmdline returns the arguments of pid, or nil.
+func Cmdline(pid int) []string { return cmdline(pid) }
+
+// Cwd returns the working directory of pid, or "".
+func Cwd(pid int) string { return cwd(pid) }
+
+// EnvHas reports whether the environment of pid holds key with a value that is
+// a ':'-separated list containing want. Unreadable environments report false.
+func EnvHas(pid int, key, want string) bool {
+	env, err := environ(pid)
+	if err != nil {
+		return false
+	}
+	return envListHas(env, key, want)
+}
+
+// EnvValue returns the value of key in the environment of pid.
+func EnvValue(pid int, key string) (string, bool) {
+	env, err := environ(pid)
+	if err != nil {
+		return "", false
+	}
+	return envLookup(env, key)
+}
+
+func envLookup(env []byte, key string) (string, bool) {
+	prefix := key + "="
+	for _, kv := range strings.Split(string(env), "\x00") {
+		if v, ok := strings.CutPrefix(kv, prefix); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func envListHas(env []byte, key, want string) bool {
+	v, ok := envLookup(env, key)
+	if !ok {
+		return false
+	}
+	for _, e := range strings.Split(v, ":") {
+		if e == want {
+			return true
+		}
+	}
+	return false
+}
+
+// Signal sends sig to the process id names, only if it still is that process,
+// is not a zombie and belongs to the current user. On Linux the check and the
+// signal are tied to one pidfd, so a pid reused in between is never hit.
+func Signal(id ID, sig syscall.Signal) error {
+	if id.PID <= 1 || id.PID == os.Getpid() {
+		return ErrNotOurs
+	}
+	return signal(id, sig)
+}
+
+// Report says what End did.
+type Report struct {
+	Termed []ID // sent the polite signal
+	Killed []ID // sent SIGKILL after the grace period
+	Left   []ID // still alive at the end (should be empty)
+}
+
+// End ends every process find returns. Each gets sig; those still alive after
+// grace, and any that find returns by then, get SIGKILL, until find returns
+// nothing alive. find is called again each round, so processes started while
+// ending are caught too. A zero sig skips the polite round.
+func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
+	var r Report
+	targets := live(find())
+	if len(targets) == 0 {
+		return r
+	}
+	if sig != 0 && sig != syscall.SIGKILL {
+		for _, id := range targets {
+			if Signal(id, sig) == nil {
+				r.Termed = append(r.Termed, id)
+			}
+		}
+		waitGone(targets, time.Now().Add(grace))
+	}
+	killed := map[ID]bool{}
+	for round := 0; round < 20; round++ {
+		targets = live(append(targets, find()...))
+		if len(targets) == 0 {
+			break
+		}
+		for _, id := range targets {
+			if Signal(id, syscall.SIGKILL) == nil && !killed[id] {
+				killed[id] = true
+				r.Killed = append(r.Killed, id)
+			}
+		}
+		waitGone(targets, time.Now().Add(time.Second))
+	}
+	r.Left = live(targets)
+	return r
+}
+
+// live drops duplicates and processes that are gone.
+func live(ids []ID) []ID {
+	seen := map[ID]bool{}
+	var out []ID
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if Alive(id) {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
+	return out
+}
+
+// waitGone waits until every process is gone or the deadline passes.
+func waitGone(ids []ID, deadline time.Time) {
+	pause := time.Millisecond
+	for {
+		ids = live(ids)
+		if len(ids) == 0 || !time.Now().Before(deadline) {
+			return
+		}
+		time.Sleep(min(pause, time.Until(deadline)))
+		pause = min(pause*2, 20*time.Millisecond)
+	}
+}

@@ -1,0 +1,112 @@
+// Package launcher runs one guarded command: it resolves the command, records
+// the run in the registry, starts the command contained, hands it the
+// terminal, forwards signals and stdio, waits, ends whatever the command left
+// behind, and reports the command's exit status.
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/claude-guard/claude-guard/pidfile"
+)
+
+// Config is one guarded run.
+type Config struct {
+	Argv            []string // the command and its arguments, verbatim
+	Grace           time.Duration
+	KeepDescendants bool
+	Label           string
+	Passthrough     bool // never interpose on stdio
+	Strict          bool // fail when the registry is unusable
+	NoWatchdog      bool
+	Shim            bool // invoked under the name claude
+
+	// Signals carries the signals the guard receives (see Signals); the
+	// caller registers them before calling Run.
+	Signals <-chan os.Signal
+	// Warn prints one diagnostic line to stderr.
+	Warn func(format string, args ...any)
+}
+
+// Status is how the guarded command ended.
+type Status struct {
+	Code   int            // exit code, when Signal is 0
+	Signal syscall.Signal // the signal that killed it, or 0
+}
+
+// StartError is a failure before the command started; Code is the exit
+// status the guard ends with (127 not found, 126 not executable, 1 other).
+type StartError struct {
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Run runs cfg.Argv guarded and returns how it ended.
+func Run(cfg Config) (Status, error) {
+	if len(cfg.Argv) == 0 {
+		return Status{}, &StartError{Code: 2, Err: errors.New("no command given")}
+	}
+	if cfg.Warn == nil {
+		cfg.Warn = func(string, ...any) {}
+	}
+	path, err := resolve(cfg.Argv[0], cfg.Shim)
+	if err != nil {
+		return Status{}, err
+	}
+	rec, err := openRecord(cfg)
+	if err != nil {
+		return Status{}, &StartError{Code: 1, Err: err}
+	}
+	return run(cfg, path, rec)
+}
+
+// isTerminal is the one place that decides whether a descriptor is a terminal.
+func isTerminal(f *os.File) bool {
+	fd := f.Fd()
+	return isatty.IsTerminal(fd) || isatty.IsCygwinTerminal(fd)
+}
+
+// childEnv returns the environment of the child: the guard's, with the run's
+// cookie appended to any outer run's, so nested guards keep both marks.
+func childEnv(runID string) []string {
+	env := os.Environ()
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, pidfile.CookieEnv+"="); ok {
+			if v != "" {
+				v += ":"
+			}
+			env[i] = pidfile.CookieEnv + "=" + v + runID
+			return env
+		}
+	}
+	return append(env, pidfile.CookieEnv+"="+runID)
+}
+
+// watchdogEnv is the environment of the watchdog: the child's cookie without
+// this run, so the watchdog is never taken for a member of the run it watches.
+func watchdogEnv() []string {
+	return os.Environ()
+}
+
+// sniffStdout reports whether the guard should copy the child's stdout to
+// learn the session id: only for stream-json output that is not a terminal.
+func sniffStdout(cfg Config) bool {
+	if cfg.Passthrough || isTerminal(os.Stdout) {
+		return false
+	}
+	return argValue(cfg.Argv[1:], "--output-format", "") == "stream-json"
+}
+
+func errorf(code int, format string, args ...any) error {
+	return &StartError{Code: code, Err: fmt.Errorf(format, args...)}
+}

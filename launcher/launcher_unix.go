@@ -1,0 +1,220 @@
+//go:build unix
+
+package launcher
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/claude-guard/claude-guard/killtree"
+)
+
+// Signals are the signals the guard takes from its parent and passes to the
+// child's process group. The caller registers them before Run, so none that
+// arrives while the child starts is lost (runc #5208).
+var Signals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM}
+
+type waitEvent struct {
+	pid int
+	ws  unix.WaitStatus
+}
+
+type spawned struct {
+	child killtree.Proc
+	err   error
+}
+
+// guard is the state of one run while its child lives.
+type guard struct {
+	cfg      Config
+	rec      *record
+	child    killtree.Proc
+	tty      bool // the child's group was made the terminal's foreground
+	ending   bool // told to end (TERM, HUP): cleanup ignores --keep-descendants
+	watchdog killtree.ID
+	own      chan os.Signal // signals the guard handles itself
+}
+
+func run(cfg Config, path string, rec *record) (Status, error) {
+	g := &guard{cfg: cfg, rec: rec, tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}
+	// SIGPIPE is caught so a reader of stdout going away is an EPIPE for the
+	// copier, not the guard's death.
+	signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
+	defer signal.Stop(g.own)
+	if err := becomeSubreaper(); err != nil {
+		cfg.Warn("cannot become a subreaper, orphans will be found by cookie only: %v", err)
+	}
+
+	stdout := os.Stdout
+	var pr *os.File
+	if sniffStdout(cfg) {
+		var err error
+		if pr, stdout, err = os.Pipe(); err != nil {
+			return Status{}, errorf(1, "pipe: %v", err)
+		}
+	}
+	attr := &os.ProcAttr{
+		Env:   childEnv(rec.entry.RunID),
+		Files: []*os.File{os.Stdin, stdout, os.Stderr},
+		Sys:   sysProcAttr(g.tty),
+	}
+	events := make(chan waitEvent, 64)
+	kick := make(chan struct{}, 1)
+	started := make(chan spawned, 1)
+	go waitLoop(path, cfg.Argv, attr, started, events, kick)
+	sp := <-started
+	if stdout != os.Stdout {
+		stdout.Close()
+	}
+	if sp.err != nil {
+		if pr != nil {
+			pr.Close()
+		}
+		return Status{}, startError(cfg.Argv[0], sp.err)
+	}
+	g.child = sp.child
+	rec.started(g.child)
+
+	var copied chan struct{}
+	if pr != nil {
+		copied = make(chan struct{})
+		go copyStdout(pr, rec, copied)
+	}
+	if !cfg.NoWatchdog {
+		g.startWatchdog()
+	}
+	stopWatch := watchRun(rec, g.child, g.exclude)
+
+	st := g.loop(events, kick)
+	close(stopWatch)
+	g.cleanup()
+	if g.tty {
+		takeTerminal()
+	}
+	if copied != nil {
+		// Whatever the child wrote is still copied; a descendant kept alive
+		// by --keep-descendants may hold the pipe open, so do not wait on it
+		// for ever.
+		pr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		<-copied
+	}
+	rec.finish()
+	return st, nil
+}
+
+// waitLoop starts the child and then owns wait4 for the life of the guard: it
+// collects the child's status and reaps the orphans the subreaper adopts, so
+// no other waiter can steal a status. It keeps its OS thread locked, because
+// Pdeathsig fires when the thread that forked the child exits.
+func waitLoop(path string, argv []string, attr *os.ProcAttr, started chan<- spawned, events chan<- waitEvent, kick <-chan struct{}) {
+	runtime.LockOSThread()
+	p, err := os.StartProcess(path, argv, attr)
+	if err != nil {
+		started <- spawned{err: err}
+		return
+	}
+	// Read the child's identity before it can be reaped: a zombie still has it.
+	child, err := killtree.Lookup(p.Pid)
+	if err != nil {
+		child = killtree.Proc{ID: killtree.ID{PID: p.Pid}, PGID: p.Pid}
+	}
+	p.Release()
+	started <- spawned{child: child}
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WUNTRACED, nil)
+		switch {
+		case err == nil:
+			events <- waitEvent{pid, ws}
+		case errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.ECHILD):
+			// No children now; an orphan adopted later announces its
+			// death with SIGCHLD.
+			<-kick
+		default:
+			return
+		}
+	}
+}
+
+// loop runs until the child exits and returns its status.
+func (g *guard) loop(events <-chan waitEvent, kick chan<- struct{}) Status {
+	var graceUp <-chan time.Time
+	for {
+		select {
+		case ev := <-events:
+			if ev.pid != g.child.PID {
+				continue // an adopted orphan, reaped
+			}
+			switch {
+			case ev.ws.Stopped():
+				g.childStopped(ev.ws.StopSignal())
+			case ev.ws.Signaled():
+				return Status{Signal: ev.ws.Signal()}
+			case ev.ws.Exited():
+				return Status{Code: ev.ws.ExitStatus()}
+			}
+		case s := <-g.cfg.Signals:
+			sig := s.(syscall.Signal)
+			g.forward(sig)
+			if sig == unix.SIGTERM || sig == unix.SIGHUP {
+				if g.ending && sig == unix.SIGTERM {
+					g.killAll()
+				} else if !g.ending {
+					g.ending = true
+					graceUp = time.After(g.cfg.Grace)
+				}
+			}
+		case s := <-g.own:
+			switch s {
+			case unix.SIGCHLD:
+				select {
+				case kick <- struct{}{}:
+				default:
+				}
+			case unix.SIGCONT:
+				if g.tty && isForeground() {
+					giveTerminal(g.child.PGID)
+				}
+				g.forward(unix.SIGCONT)
+			case unix.SIGTSTP:
+				g.forward(unix.SIGTSTP)
+			}
+		case <-graceUp:
+			g.killAll()
+		}
+	}
+}
+
+// forward passes sig to the child's process group. The group cannot be
+// another's while the child is unreaped: its leader's pid is held.
+func (g *guard) forward(sig syscall.Signal) {
+	_ = unix.Kill(-g.child.PGID, sig)
+}
+
+// childStopped follows the child into a stop, the way sudo does: the guard
+// takes the terminal back and stops itself, so the shell regains control;
+// SIGCONT (fg, bg) brings both back.
+func (g *guard) childStopped(sig syscall.Signal) {
+	if g.tty {
+		takeTerminal()
+	}
+	switch sig {
+	case unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+	default:
+		sig = unix.SIGSTOP
+	}
+	signal.Reset(sig)
+	_ = unix.Kill(os.Getpid(), sig)
+	if sig == unix.SIGTSTP {
+		// Back after SIGCONT; the handler for it continues the child.
+		signal.Notify(g.own, unix.SIGTSTP)
+	}
+}

@@ -1,0 +1,136 @@
+package launcher
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// resolve finds the executable for name. The command claude is never
+// resolved to this binary itself (a shim on PATH would otherwise run itself
+// forever): the real claude is $CLAUDE_GUARD_CLAUDE, else the first claude on
+// PATH that is not this program.
+func resolve(name string, shim bool) (string, error) {
+	if isClaude(name) && !strings.ContainsRune(name, filepath.Separator) {
+		return findClaude()
+	}
+	if strings.ContainsAny(name, `/`+string(filepath.Separator)) {
+		return checkExecutable(name)
+	}
+	path, err := exec.LookPath(name)
+	switch {
+	case err == nil:
+		return path, nil
+	case errors.Is(err, exec.ErrDot):
+		return path, nil // the user's PATH says so; the shell would run it too
+	case errors.Is(err, exec.ErrNotFound):
+		return "", errorf(127, "%s: command not found", name)
+	default:
+		return "", errorf(126, "%s: %v", name, err)
+	}
+}
+
+func isClaude(name string) bool {
+	base := filepath.Base(name)
+	if runtime.GOOS == "windows" {
+		base = strings.TrimSuffix(strings.ToLower(base), ".exe")
+	}
+	return base == "claude"
+}
+
+func checkExecutable(path string) (string, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", errorf(127, "%s: no such file", path)
+	case err != nil:
+		return "", errorf(126, "%s: %v", path, err)
+	case fi.IsDir():
+		return "", errorf(126, "%s: is a directory", path)
+	case runtime.GOOS != "windows" && fi.Mode()&0o111 == 0:
+		return "", errorf(126, "%s: permission denied (not executable)", path)
+	}
+	return path, nil
+}
+
+// findClaude returns the real claude, never this program.
+func findClaude() (string, error) {
+	self, _ := os.Executable()
+	if p := os.Getenv("CLAUDE_GUARD_CLAUDE"); p != "" {
+		path, err := checkExecutable(p)
+		if err != nil {
+			return "", err
+		}
+		if sameProgram(path, self) {
+			return "", errorf(127, "CLAUDE_GUARD_CLAUDE=%s is claude-guard itself; point it at the real claude", p)
+		}
+		return path, nil
+	}
+	dirs := filepath.SplitList(os.Getenv("PATH"))
+	for _, dir := range dirs {
+		if dir == "" {
+			dir = "."
+		}
+		for _, name := range claudeNames {
+			path := filepath.Join(dir, name)
+			fi, err := os.Stat(path)
+			if err != nil || fi.IsDir() || (runtime.GOOS != "windows" && fi.Mode()&0o111 == 0) {
+				continue
+			}
+			if !sameProgram(path, self) {
+				return path, nil
+			}
+		}
+	}
+	return "", errorf(127, "claude: command not found: searched PATH (%s) for %s that is not claude-guard itself; install claude (npm install -g @anthropic-ai/claude-code) or set CLAUDE_GUARD_CLAUDE",
+		os.Getenv("PATH"), strings.Join(claudeNames, ", "))
+}
+
+// sameProgram compares files, not names: a link or a copy of this binary
+// under the name claude is still this binary.
+func sameProgram(path, self string) bool {
+	if self == "" {
+		return false
+	}
+	a, err1 := os.Stat(path)
+	b, err2 := os.Stat(self)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if os.SameFile(a, b) {
+		return true
+	}
+	if a.Size() != b.Size() {
+		return false
+	}
+	return sameContent(path, self)
+}
+
+func sameContent(p, q string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	g, err := os.Open(q)
+	if err != nil {
+		return false
+	}
+	defer g.Close()
+	bf, bg := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		n, errf := io.ReadFull(f, bf)
+		m, errg := io.ReadFull(g, bg)
+		if n != m || string(bf[:n]) != string(bg[:m]) {
+			return false
+		}
+		if errf != nil || errg != nil {
+			return errf == errg || (n == m && errors.Is(errf, io.ErrUnexpectedEOF) && errors.Is(errg, io.ErrUnexpectedEOF))
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package launcher
+
+var claudeNames = []string{"claude"}

@@ -1,0 +1,156 @@
+package launcher
+
+import (
+	"errors"
+
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/pidfile"
+	"github.com/claude-guard/claude-guard/reaper"
+)
+
+// treeEvery is how often the run's tree is recorded: a process that escaped
+// the group and cleared its environment is on record this soon after it
+// appeared, should the guard then die.
+const treeEvery = 250 * time.Millisecond
+
+// watchRun keeps the entry current while the run lives: the guard's
+// descendants (written only when the set changes) and the session id from
+// claude's own sessions file, re-read when it changes.
+func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool) chan struct{} {
+	stop := make(chan struct{})
+	go func() {
+		sessPath := reaper.SessionsFile(child.PID)
+		var sessMod time.Time
+		t := time.NewTicker(treeEvery)
+		defer t.Stop()
+		for {
+			var tree []pidfile.Proc
+			for _, p := range killtree.Descendants(os.Getpid()) {
+				if !exclude(p) {
+					tree = append(tree, pidfile.Proc{PID: p.PID, Start: p.Start})
+				}
+			}
+			rec.setTree(tree)
+			if sessPath != "" {
+				if fi, err := os.Stat(sessPath); err == nil && !fi.ModTime().Equal(sessMod) {
+					sessMod = fi.ModTime()
+					rec.setSession(reaper.ReadSessionsFile(sessPath, child.PID, child.Start), "")
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return stop
+}
+
+// copyStdout copies the child's stdout to the guard's byte for byte, each
+// read written at once, and watches it for the session id. When the reader
+// of the guard's stdout goes away, the pipe is closed so the child meets a
+// broken pipe, as it would without the guard.
+func copyStdout(r *os.File, rec *record, done chan<- struct{}) {
+	defer close(done)
+	defer r.Close()
+	scan := newInitScanner(rec.setSession)
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := os.Stdout.Write(buf[:n]); werr != nil {
+				return
+			}
+			scan.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// exclude tells processes of the guard's that are not the run's: the watchdog.
+func (g *guard) exclude(p killtree.Proc) bool {
+	return p.ID == g.watchdog
+}
+
+// members finds what is left of the run now: everything below the guard (a
+// subreaper, so orphans come back to it), the child's group, the recorded
+// tree and every process carrying the run's cookie.
+func (g *guard) members() []killtree.ID {
+	var ids []killtree.ID
+	for _, p := range killtree.Descendants(os.Getpid()) {
+		if !g.exclude(p) {
+			ids = append(ids, p.ID)
+		}
+	}
+	if s, err := reaper.Take(); err == nil {
+		for _, p := range s.Members(g.rec.snapshot()) {
+			if !g.exclude(p) {
+				ids = append(ids, p.ID)
+			}
+		}
+	}
+	return ids
+}
+
+// cleanup ends what the child left behind, unless told to keep it.
+func (g *guard) cleanup() {
+	if g.cfg.KeepDescendants && !g.ending {
+		return
+	}
+	rep := killtree.End(g.members, syscall.SIGTERM, g.cfg.Grace)
+	if len(rep.Left) > 0 {
+		g.cfg.Warn("%d processes of the run survived SIGKILL: %v", len(rep.Left), rep.Left)
+	}
+}
+
+// killAll ends the whole run now: the grace period is over.
+func (g *guard) killAll() {
+	killtree.End(g.members, 0, 0)
+}
+
+// startWatchdog starts the detached watchdog that reaps the run should the
+// guard die. Its failure costs a warning: the next launch's reap still
+// covers the run.
+func (g *guard) startWatchdog() {
+	if g.rec.reg == nil {
+		return // nothing recorded, nothing to watch
+	}
+	self, err := os.Executable()
+	if err == nil {
+		var p *os.Process
+		p, err = startDetached(self, []string{self, WatchdogCommand, g.rec.reg.Path(), g.rec.entry.RunID})
+		if err == nil {
+			if w, lerr := killtree.Lookup(p.Pid); lerr == nil {
+				g.watchdog = w.ID
+			} else {
+				g.watchdog = killtree.ID{PID: p.Pid}
+			}
+			p.Release()
+			return
+		}
+	}
+	g.cfg.Warn("cannot start the watchdog: %v", err)
+}
+
+// WatchdogCommand is the hidden subcommand that runs a watchdog.
+const WatchdogCommand = "__watchdog"
+
+func startError(name string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errorf(127, "%s: command not found", name)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOEXEC):
+		return errorf(126, "%s: cannot execute: %v", name, err)
+	}
+	return errorf(1, "start %s: %v", name, err)
+}
+
+

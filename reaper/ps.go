@@ -1,0 +1,157 @@
+package reaper
+
+import (
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/pidfile"
+)
+
+// Row is one line of ps: a guarded run, or with --all an unguarded claude
+// tree.
+type Row struct {
+	RunID     string    `json:"run_id"`
+	State     string    `json:"state"` // running, stale, unguarded, orphaned
+	PID       int       `json:"pid"`
+	GuardPID  int       `json:"guard_pid"`
+	PGID      int       `json:"pgid"`
+	SessionID string    `json:"session_id"`
+	StartedAt time.Time `json:"started_at"`
+	Cwd       string    `json:"cwd"`
+	Argv      []string  `json:"argv"`
+	Label     string    `json:"label"`
+	Model     string    `json:"model"`
+	Processes int       `json:"processes"`
+	RSSBytes  uint64    `json:"rss_bytes"`
+
+	members []killtree.Proc
+}
+
+// Rows lists the registry's runs, and with all the unguarded claude trees
+// too. Bad registry files are reported in errs and never stop the listing.
+func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
+	runs, errs := reg.List()
+	snap, err := Take()
+	if err != nil {
+		errs = append(errs, err)
+		snap = &Snapshot{}
+	}
+	rows = []Row{}
+	for _, r := range runs {
+		row := Row{RunID: r.RunID, State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
+			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}
+		if r.Live && r.BootID == snap.BootID {
+			row.State = "running"
+		}
+		row.setMembers(snap.Members(r.Entry))
+		rows = append(rows, row)
+	}
+	if all {
+		rows = append(rows, unguarded(snap)...)
+	}
+	return rows, errs
+}
+
+func (r *Row) setMembers(ms []killtree.Proc) {
+	r.members = ms
+	r.Processes, r.RSSBytes = len(ms), 0
+	for _, p := range ms {
+		r.RSSBytes += p.RSS
+	}
+}
+
+// unguarded finds claude trees no guard launched: claude processes named by
+// claude's own sessions files (procStart matching), and processes carrying
+// CLAUDE_CODE_SESSION_ID but no run cookie, grouped by session.
+func unguarded(s *Snapshot) []Row {
+	byPID := map[int]killtree.Proc{}
+	for _, p := range s.Procs {
+		byPID[p.PID] = p
+	}
+	trees := map[string]*Row{}
+	add := func(sess string, p killtree.Proc) {
+		if _, guarded := s.cookies[p.PID]; guarded {
+			return
+		}
+		t := trees[sess]
+		if t == nil {
+			t = &Row{SessionID: sess, State: "unguarded"}
+			trees[sess] = t
+		}
+		for _, m := range t.members {
+			if m.ID == p.ID {
+				return
+			}
+		}
+		t.members = append(t.members, p)
+	}
+	if dir := ClaudeConfigDir(); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "sessions", "*.json"))
+		for _, f := range files {
+			pid, err := strconv.Atoi(strings.TrimSuffix(filepath.Base(f), ".json"))
+			p, ok := byPID[pid]
+			if err != nil || !ok {
+				continue
+			}
+			if sess := ReadSessionsFile(f, pid, p.Start); sess != "" {
+				add(sess, p)
+				trees[sess].PID = pid
+			}
+		}
+	}
+	for _, p := range s.Procs {
+		if sess, ok := killtree.EnvValue(p.PID, "CLAUDE_CODE_SESSION_ID"); ok && sess != "" {
+			add(sess, p)
+		}
+	}
+	var out []Row
+	for _, t := range trees {
+		root := t.members[0]
+		if t.PID != 0 {
+			root = byPID[t.PID]
+			t.Argv, t.Cwd = killtree.Cmdline(t.PID), killtree.Cwd(t.PID)
+		}
+		t.PGID = root.PGID
+		if orphaned(root, byPID) {
+			t.State = "orphaned"
+		}
+		for _, p := range killtree.Descendants(root.PID) {
+			if _, guarded := s.cookies[p.PID]; !guarded {
+				t.members = append(t.members, p)
+			}
+		}
+		t.setMembers(dedupe(t.members))
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SessionID < out[j].SessionID })
+	return out
+}
+
+// orphaned: no terminal, and the parent is init or the user's service
+// manager (a subreaper), i.e. whoever started it is gone.
+func orphaned(p killtree.Proc, byPID map[int]killtree.Proc) bool {
+	if p.TTY != 0 {
+		return false
+	}
+	if p.PPID == 1 {
+		return true
+	}
+	parent, err := killtree.Lookup(p.PPID)
+	return err == nil && (parent.Comm == "systemd" || parent.Comm == "init")
+}
+
+func dedupe(ps []killtree.Proc) []killtree.Proc {
+	seen := map[killtree.ID]bool{}
+	var out []killtree.Proc
+	for _, p := range ps {
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+// Package reaper decides which runs are stale and ends what is left of them:
+// the startup reap, the watchdog, and the work behind ps, reap and kill. It
+// reads the registry (pidfile) and acts through killtree.
+package reaper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/pidfile"
+)
+
+// Snapshot is the processes of the current user at one moment, with the run
+// cookies each carries.
+type Snapshot struct {
+	BootID  string
+	Procs   []killtree.Proc
+	cookies map[int]string
+}
+
+// Take reads the process table once. Only the current user's processes are
+// kept: no other process is ever a member of a run.
+func Take() (*Snapshot, error) {
+	boot, err := killtree.BootID()
+	if err != nil {
+		return nil, err
+	}
+	all, err := killtree.All()
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{BootID: boot, cookies: map[int]string{}}
+	uid := os.Geteuid()
+	for _, p := range all {
+		if p.UID != uid || p.Zombie {
+			continue
+		}
+		s.Procs = append(s.Procs, p)
+		if v, ok := killtree.EnvValue(p.PID, pidfile.CookieEnv); ok {
+			s.cookies[p.PID] = v
+		}
+	}
+	return s, nil
+}
+
+// HasCookie reports whether pid carries runID in its cookie list.
+func (s *Snapshot) HasCookie(pid int, runID string) bool {
+	v, ok := s.cookies[pid]
+	return ok && cookieHas(v, runID)
+}
+
+func cookieHas(list, runID string) bool {
+	for len(list) > 0 {
+		var e string
+		e, list, _ = cut(list, ':')
+		if e == runID {
+			return true
+		}
+	}
+	return false
+}
+
+func cut(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// Members returns what is left of run e in s: its recorded child and tree
+// (where pid, start ticks and boot id all match), members of its process group
+// started since the run began, and every process carrying its cookie. The
+// guard itself and the caller are never members.
+func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
+	byPID := make(map[int]killtree.Proc, len(s.Procs))
+	for _, p := range s.Procs {
+		byPID[p.PID] = p
+	}
+	sameBoot := e.BootID != "" && e.BootID == s.BootID && e.Start > 0
+	recorded := map[int]uint64{}
+	if sameBoot {
+		recorded[e.PID] = e.Start
+		for _, t := range e.Tree {
+			if t.Start >= e.Start {
+				recorded[t.PID] = t.Start
+			}
+		}
+	}
+	self := os.Getpid()
+	var out []killtree.Proc
+	for _, p := range s.Procs {
+		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) {
+			continue
+		}
+		start, rec := recorded[p.PID]
+		switch {
+		case rec && start == p.Start:
+		case sameBoot && e.PGID > 1 && p.PGID == e.PGID && p.Start >= e.Start:
+		case s.HasCookie(p.PID, e.RunID):
+		default:
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// ids turns processes into identities for killtree.
+func ids(ps []killtree.Proc) []killtree.ID {
+	out := make([]killtree.ID, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out
+}
+
+// Result says what ending one run did.
+type Result struct {
+	RunID     string        `json:"run_id"`
+	SessionID string        `json:"session_id,omitempty"`
+	Label     string        `json:"label,omitempty"`
+	Why       string        `json:"why"`
+	Termed    []killtree.ID `json:"termed"`
+	Killed    []killtree.ID `json:"killed"`
+	Left      []killtree.ID `json:"left,omitempty"`
+	DryRun    bool          `json:"dry_run,omitempty"`
+}
+
+// End ends everything of run e: sig, then SIGKILL after grace for what is
+// still there. It does not touch the registry.
+func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
+	find := func() []killtree.ID {
+		s, err := Take()
+		if err != nil {
+			return nil
+		}
+		return ids(s.Members(e))
+	}
+	rep := killtree.End(find, sig, grace)
+	return Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label,
+		Termed: rep.Termed, Killed: rep.Killed, Left: rep.Left}
+}
+
+// ReapRun reaps one run if it is stale: takes its lock (so of two reapers
+// exactly one acts), ends what is left, and removes its files. ErrLive: the
+// guard holds it; pidfile.ErrGone: nothing to do.
+func ReapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool) (Result, error) {
+	h, err := reg.TryLock(id)
+	if err != nil {
+		return Result{}, err
+	}
+	return reapLocked(reg, h, grace, dryRun, "stale: guard gone")
+}
+
+func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, why string) (Result, error) {
+	e, err := reg.Read(h.ID())
+	switch {
+	case errors.Is(err, pidfile.ErrGone):
+		// A lock without an entry: the guard died before recording its
+		// child, and the cookie is all there is to go by.
+		e = pidfile.Entry{RunID: h.ID()}
+	case err != nil:
+		h.Close()
+		return Result{}, err
+	}
+	if dryRun {
+		h.Close()
+		r := Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label, Why: why, DryRun: true}
+		if s, err := Take(); err == nil {
+			r.Termed = ids(s.Members(e))
+		}
+		return r, nil
+	}
+	r := End(e, syscall.SIGTERM, grace)
+	r.Why = why
+	if len(r.Left) > 0 {
+		h.Close()
+		return r, fmt.Errorf("reaper: run %s: %d processes survived SIGKILL", e.RunID, len(r.Left))
+	}
+	return r, h.Remove()
+}
+
+// Stale reaps every stale run in the registry. Live runs are left alone.
+// Each run is reaped under its own lock, so an interrupted reap is picked up
+// by the next one.
+func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
+	runs, errs := reg.List()
+	var out []Result
+	for _, r := range runs {
+		if r.Live {
+			continue
+		}
+		res, err := ReapRun(reg, r.RunID, grace, dryRun)
+		switch {
+		case errors.Is(err, pidfile.ErrLive), errors.Is(err, pidfile.ErrGone):
+			continue
+		case err != nil:
+			errs = append(errs, err)
+		}
+		if res.RunID != "" {
+			out = append(out, res)
+		}
+	}
+	return out, errs
+}
+
+// Watch is the watchdog of run id: it blocks until the run's guard lets go of
+// its lock. A guard that ended cleanly has removed its entry by then; one
+// that died has not, and what is left of its run is reaped. The grace period
+// is capped so a run is gone within about two seconds of its guard's death.
+func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error) {
+	h, err := reg.WaitLock(id)
+	if err != nil {
+		if errors.Is(err, pidfile.ErrGone) {
+			return Result{}, nil
+		}
+		return Result{}, err
+	}
+	if _, err := reg.Read(id); errors.Is(err, pidfile.ErrGone) {
+		h.Remove() // a lock file left by a guard that died while starting
+		return Result{}, nil
+	}
+	return reapLocked(reg, h, min(grace, time.Second), false, "watchdog: guard died")
+}

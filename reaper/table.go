@@ -1,0 +1,80 @@
+package reaper
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteTable writes rows as a table for people: relative ages, sizes in MiB,
+// long fields cut to fit width columns, state coloured when color is set.
+func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
+	if width < 60 {
+		width = 80
+	}
+	fmt.Fprintf(w, "%-19s %-9s %7s %-8s %5s %5s %7s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL/CWD/COMMAND")
+	for _, r := range rows {
+		state := fmt.Sprintf("%-9s", r.State)
+		if color {
+			state = colorState(r.State) + state + "\x1b[0m"
+		}
+		age := "-"
+		if !r.StartedAt.IsZero() {
+			age = Age(now.Sub(r.StartedAt))
+		}
+		sess := r.SessionID
+		if len(sess) > 8 {
+			sess = sess[:8]
+		}
+		var rest []string
+		if r.Label != "" {
+			rest = append(rest, "["+r.Label+"]")
+		}
+		if r.Cwd != "" {
+			rest = append(rest, r.Cwd)
+		}
+		rest = append(rest, strings.Join(r.Argv, " "))
+		tail := strings.Join(rest, " ")
+		fixed := 19 + 1 + 9 + 1 + 7 + 1 + 8 + 1 + 5 + 1 + 5 + 1 + 7 + 1
+		if room := width - fixed; len(tail) > room && room > 1 {
+			tail = tail[:room-1] + "…"
+		}
+		fmt.Fprintf(w, "%-19s %s %7d %-8s %5s %5d %7s %s\n", orDash(r.RunID), state, r.PID, orDash(sess), age, r.Processes, MiB(r.RSSBytes), tail)
+	}
+}
+
+func colorState(s string) string {
+	switch s {
+	case "running":
+		return "\x1b[32m"
+	case "stale", "orphaned":
+		return "\x1b[31m"
+	}
+	return "\x1b[33m"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Age says how long ago, in the largest unit that fits: 45s, 3m, 2h, 5d.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(max(d, 0)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// MiB formats a size in MiB with one decimal.
+func MiB(b uint64) string {
+	return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
+}

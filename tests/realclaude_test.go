@@ -1,0 +1,188 @@
+package tests
+
+// Helpers to run the real, pinned claude CLI fully offline against
+// tests/mockapi. See TestRealClaudeProbe for the facts they rely on.
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// rcClaudeVersion is the claude release the end-to-end tests are pinned to.
+const rcClaudeVersion = "2.1.328"
+
+// realClaude returns the path of the pinned real claude binary:
+// $CLAUDE_GUARD_E2E_CLAUDE if set, else an npm install cached in
+// $XDG_CACHE_HOME/claude-guard-e2e (default ~/.cache/claude-guard-e2e),
+// installed on first use. It skips the test when that is impossible (no npm,
+// offline), except under CI=true where it fails instead.
+func realClaude(t testing.TB) string {
+	t.Helper()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("real claude unavailable (CI=true, so this is fatal): "+format, args...)
+		}
+		t.Skipf("real claude unavailable, skipping (set CLAUDE_GUARD_E2E_CLAUDE to a claude %s binary): "+format,
+			append([]any{rcClaudeVersion}, args...)...)
+	}
+	if p := os.Getenv("CLAUDE_GUARD_E2E_CLAUDE"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			fail("CLAUDE_GUARD_E2E_CLAUDE: %v", err)
+		}
+		return p
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			fail("no cache directory: %v", err)
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	dir := filepath.Join(cache, "claude-guard-e2e")
+	bin := filepath.Join(dir, "node_modules", ".bin", "claude")
+	if rcClaudeOK(bin) {
+		return bin
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		fail("npm not found in PATH, cannot install @anthropic-ai/claude-code@%s", rcClaudeVersion)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fail("%v", err)
+	}
+	// One installer at a time, across test processes (go test runs packages
+	// in parallel) and within one (flock is per open file description).
+	lock, err := os.OpenFile(filepath.Join(dir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		fail("%v", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		fail("lock %s: %v", lock.Name(), err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if rcClaudeOK(bin) { // installed by someone else while we waited
+		return bin
+	}
+	t.Logf("installing @anthropic-ai/claude-code@%s into %s (one time)", rcClaudeVersion, dir)
+	start := time.Now()
+	cmd := exec.Command(npm, "install", "--prefix", dir, "--no-audit", "--no-fund",
+		"@anthropic-ai/claude-code@"+rcClaudeVersion)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		fail("npm install failed: %v\n%s", err, out)
+	}
+	if !rcClaudeOK(bin) {
+		fail("npm install succeeded but %s is not claude %s:\n%s", bin, rcClaudeVersion, out)
+	}
+	t.Logf("installed claude %s in %v", rcClaudeVersion, time.Since(start).Round(time.Second))
+	return bin
+}
+
+// rcClaudeOK reports whether bin exists and is the pinned version. The npm
+// package's bin/claude.exe is a small stub until its postinstall replaces it
+// with the native binary; `-v` answers in ~10 ms once it is native.
+func rcClaudeOK(bin string) bool {
+	if _, err := os.Stat(bin); err != nil {
+		return false
+	}
+	cmd := exec.Command(bin, "-v")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "DISABLE_AUTOUPDATER=1"}
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.Output(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		return false
+	}
+	return err == nil && strings.HasPrefix(string(out), rcClaudeVersion+" ")
+}
+
+// claudeEnv returns a minimal environment for running the real claude offline
+// against the mock at apiURL: a fresh HOME (with .claude.json marking
+// onboarding done), a fresh CLAUDE_CONFIG_DIR (= $HOME/.claude), a fake API key,
+// and every switch that stops auto-updates, telemetry and other traffic.
+// TERM is set so the same env works in a pseudo-terminal.
+func claudeEnv(t testing.TB, apiURL string) []string {
+	t.Helper()
+	home := t.TempDir()
+	cfg := filepath.Join(home, ".claude")
+	if err := os.MkdirAll(cfg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	state, _ := json.Marshal(map[string]any{
+		// Without it the TUI runs onboarding (theme picker, login) and, offline, exits 1.
+		"hasCompletedOnboarding": true,
+		"lastOnboardingVersion":  rcClaudeVersion,
+		"autoUpdates":            false,
+		// Without it the TUI asks "Detected a custom API key in your
+		// environment ... Do you want to use this API key?" (default No).
+		// Keys are listed by their last 20 characters.
+		"customApiKeyResponses": map[string]any{"approved": []string{"test"}, "rejected": []string{}},
+	})
+	// With CLAUDE_CONFIG_DIR set, claude reads $CLAUDE_CONFIG_DIR/.claude.json;
+	// without it, $HOME/.claude.json. Write both.
+	for _, p := range []string{filepath.Join(home, ".claude.json"), filepath.Join(cfg, ".claude.json")} {
+		if err := os.WriteFile(p, state, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	return []string{
+		"PATH=" + path,
+		"HOME=" + home,
+		"USER=" + rcEnvOr("USER", "root"),
+		"TERM=xterm-256color",
+		"LANG=C.UTF-8",
+		"TMPDIR=" + home,
+		"CLAUDE_CONFIG_DIR=" + cfg,
+		"ANTHROPIC_API_KEY=test",
+		"ANTHROPIC_BASE_URL=" + apiURL,
+		"DISABLE_AUTOUPDATER=1",
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+		"DISABLE_TELEMETRY=1",
+		"DISABLE_ERROR_REPORTING=1",
+		"DISABLE_BUG_COMMAND=1",
+		"CLAUDE_CODE_DISABLE_TERMINAL_TITLE=1",
+	}
+}
+
+func rcEnvOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// rcWaitFor polls cond every 10 ms until it is true or timeout passes; it
+// reports whether cond became true. A fallback for conditions nothing signals
+// (a file appearing, a process dying); prefer waiting on output or requests.
+func rcWaitFor(t testing.TB, timeout time.Duration, cond func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
