@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +25,21 @@ const rcClaudeVersion = "2.1.328"
 // installed on first use. It skips the test when that is impossible (no npm,
 // offline), except under CI=true where it fails instead.
 func realClaude(t testing.TB) string {
+	t.Helper()
+	rcClaudeMu.Lock()
+	defer rcClaudeMu.Unlock()
+	if rcClaudePath == "" {
+		rcClaudePath = rcFindClaude(t)
+	}
+	return rcClaudePath
+}
+
+var (
+	rcClaudeMu   sync.Mutex
+	rcClaudePath string // found once per test process
+)
+
+func rcFindClaude(t testing.TB) string {
 	t.Helper()
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -47,8 +64,7 @@ func realClaude(t testing.TB) string {
 		cache = filepath.Join(home, ".cache")
 	}
 	dir := filepath.Join(cache, "claude-guard-e2e")
-	bin := filepath.Join(dir, "node_modules", ".bin", "claude")
-	if rcClaudeOK(bin) {
+	if bin := rcInstalledClaude(dir); bin != "" {
 		return bin
 	}
 	npm, err := exec.LookPath("npm")
@@ -69,7 +85,7 @@ func realClaude(t testing.TB) string {
 		fail("lock %s: %v", lock.Name(), err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if rcClaudeOK(bin) { // installed by someone else while we waited
+	if bin := rcInstalledClaude(dir); bin != "" { // installed by someone else while we waited
 		return bin
 	}
 	t.Logf("installing @anthropic-ai/claude-code@%s into %s (one time)", rcClaudeVersion, dir)
@@ -81,16 +97,36 @@ func realClaude(t testing.TB) string {
 	if err != nil {
 		fail("npm install failed: %v\n%s", err, out)
 	}
-	if !rcClaudeOK(bin) {
-		fail("npm install succeeded but %s is not claude %s:\n%s", bin, rcClaudeVersion, out)
+	bin := rcInstalledClaude(dir)
+	if bin == "" {
+		fail("npm install succeeded but %s holds no working claude %s:\n%s", dir, rcClaudeVersion, out)
 	}
 	t.Logf("installed claude %s in %v", rcClaudeVersion, time.Since(start).Round(time.Second))
 	return bin
 }
 
-// rcClaudeOK reports whether bin exists and is the pinned version. The npm
-// package's bin/claude.exe is a small stub until its postinstall replaces it
-// with the native binary; `-v` answers in ~10 ms once it is native.
+// rcInstalledClaude returns the claude binary of an npm install in dir, or "".
+// node_modules/.bin/claude links to the package's bin/claude.exe, which the
+// package's postinstall script replaces with the native binary of the
+// platform package; should npm not run that script, the native binary is
+// taken from the platform package directly.
+func rcInstalledClaude(dir string) string {
+	nm := filepath.Join(dir, "node_modules")
+	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[runtime.GOARCH]
+	candidates := []string{filepath.Join(nm, ".bin", "claude")}
+	for _, suffix := range []string{"", "-musl"} {
+		candidates = append(candidates, filepath.Join(nm, "@anthropic-ai", "claude-code-"+runtime.GOOS+"-"+arch+suffix, "claude"))
+	}
+	for _, bin := range candidates {
+		if rcClaudeOK(bin) {
+			return bin
+		}
+	}
+	return ""
+}
+
+// rcClaudeOK reports whether bin exists and is the pinned version (`-v`
+// answers in ~10 ms).
 func rcClaudeOK(bin string) bool {
 	if _, err := os.Stat(bin); err != nil {
 		return false
@@ -154,12 +190,58 @@ func claudeEnv(t testing.TB, apiURL string) []string {
 		"CLAUDE_CONFIG_DIR=" + cfg,
 		"ANTHROPIC_API_KEY=test",
 		"ANTHROPIC_BASE_URL=" + apiURL,
-		"DISABLE_AUTOUPDATER=1",
+		// Verified with strace in an empty network namespace (2.1.328):
+		// without it claude sends HEAD /api/hello and resolves outside hosts
+		// (telemetry, error reporting); with it, -p connects only to the mock.
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+		// Verified likewise: without it the TUI clones the official plugin
+		// marketplace from github.com (git over https, then ssh) even with
+		// the variable above.
+		"CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL=1",
+		// No observable effect offline once the two above are set; kept as
+		// belts (the last three matter only if the two above are dropped).
+		"DISABLE_AUTOUPDATER=1",
 		"DISABLE_TELEMETRY=1",
 		"DISABLE_ERROR_REPORTING=1",
 		"DISABLE_BUG_COMMAND=1",
 		"CLAUDE_CODE_DISABLE_TERMINAL_TITLE=1",
+	}
+}
+
+// claudeTrustDir marks dir as trusted in the config of env (from claudeEnv),
+// so the interactive TUI started in dir skips its "Yes, I trust this folder"
+// dialog and goes straight to the input box.
+func claudeTrustDir(t testing.TB, env []string, dir string) {
+	t.Helper()
+	var cfg string
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "CLAUDE_CONFIG_DIR="); ok {
+			cfg = filepath.Join(v, ".claude.json")
+		}
+	}
+	if cfg == "" {
+		t.Fatal("claudeTrustDir: env has no CLAUDE_CONFIG_DIR")
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	var state map[string]any
+	data, err := os.ReadFile(cfg)
+	if err == nil {
+		err = json.Unmarshal(data, &state)
+	}
+	if err != nil {
+		t.Fatalf("claudeTrustDir: %v", err)
+	}
+	projects, _ := state["projects"].(map[string]any)
+	if projects == nil {
+		projects = map[string]any{}
+	}
+	projects[dir] = map[string]any{"hasTrustDialogAccepted": true}
+	state["projects"] = projects
+	data, _ = json.Marshal(state)
+	if err := os.WriteFile(cfg, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,21 +2,24 @@
 // enough to drive the real `claude` CLI fully offline.
 //
 // claude (2.1.x) is pointed at it with ANTHROPIC_BASE_URL=srv.URL() and any
-// ANTHROPIC_API_KEY. It then sends:
+// ANTHROPIC_API_KEY. Observed with claude 2.1.328 (-p and the TUI):
 //
-//   - HEAD /api/hello (connectivity check; answered 200),
-//   - POST /v1/messages?beta=true, streaming (SSE), for the agent's main loop
-//     and for side queries (e.g. a quota probe with max_tokens 1, a haiku call
-//     that generates a session title, "is this a new topic" checks),
-//   - POST /v1/messages/count_tokens?beta=true now and then,
-//   - occasionally other GETs (answered with an empty JSON object).
+//   - POST /v1/messages?beta=true, streaming (SSE), once per agent-loop step,
+//     each carrying the full tool list (Bash included), model
+//     claude-opus-5-5, max_tokens 128000, headers User-Agent
+//     "claude-cli/2.1.328 (external, sdk-cli|cli)" and
+//     X-Claude-Code-Session-Id: <session uuid>;
+//   - HEAD /api/hello (connectivity check, answered 200), only without
+//     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1.
 //
-// Only main-loop requests consume scripted turns. A request is considered
-// main-loop when its "tools" list contains a tool named Bash (every main-loop
-// request carries the full tool list; the side queries carry none, or only a
-// structured-output tool). All other /v1/messages requests get a short text
-// answer. When the script is exhausted, main-loop requests get a short text
-// answer too, which ends claude's turn.
+// No side queries (title generation, quota probes, topic checks, token
+// counting) were seen in 2.1.328, but other versions and settings send them,
+// so only main-loop requests consume scripted turns: a request is main-loop
+// when its "tools" list offers a tool named Bash. Any other /v1/messages
+// request gets a short text answer, POST /v1/messages/count_tokens gets a
+// token count, other GET/HEAD requests get 200 {}, unknown requests 404; the
+// last two are logged with t.Logf. When the script is exhausted, main-loop
+// requests get a short text answer too, which ends claude's turn.
 package mockapi
 
 import (

@@ -1,0 +1,245 @@
+package tests
+
+// Helper programs the scripts run as real processes: a fake claude whose
+// behaviour is spelled out in its arguments, and a sleeper that stands for
+// the long-lived processes claude's tools leave behind.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeClaude runs its arguments as steps, in order:
+//
+//	pid=FILE        write its pid to FILE
+//	ready=FILE      create FILE
+//	setsid=FILE     start a sleeper that calls setsid (like claude's Bash tool); its pid in FILE
+//	daemon=FILE     double-fork a sleeper that calls setsid; the grandchild's pid in FILE
+//	clearenv=FILE   start a setsid sleeper with an empty environment; pid in FILE
+//	ignoreterm=FILE start a setsid sleeper that ignores SIGTERM; pid in FILE
+//	fork=N:DIR      start N sleepers, pids in DIR/<i>
+//	ignore=SIG,...  ignore these signals
+//	trap=FILE       append the name of each signal received to FILE; TERM and HUP
+//	                then end the process by that signal unless ignored
+//	cat             copy stdin to stdout until EOF
+//	init=SID        print a hook line, then a stream-json init line for SID
+//	initsplit=SID   print the init line in two writes, the second after FILE init.go exists
+//	sessions=SID    write $CLAUDE_CONFIG_DIR/sessions/<pid>.json with the right procStart
+//	badsessions=SID the same with a procStart that is not this process's
+//	waitfile=FILE   wait until FILE exists
+//	readline        read a line from stdin and print "got: LINE"
+//	block           wait for ever
+//	exit=N          exit with status N
+//	kill=SIG        kill itself with SIG
+func fakeClaude() int {
+	var ignored = map[os.Signal]bool{}
+	for _, step := range os.Args[1:] {
+		name, arg, _ := strings.Cut(step, "=")
+		switch name {
+		case "pid":
+			must(writeFile(arg, strconv.Itoa(os.Getpid())))
+		case "ready":
+			must(writeFile(arg, "ready"))
+		case "setsid":
+			startSleeper(arg, nil, "--setsid")
+		case "daemon":
+			must(runSelf("daemonize", arg))
+		case "clearenv":
+			startSleeper(arg, []string{}, "--setsid")
+		case "ignoreterm":
+			startSleeper(arg, nil, "--setsid", "--ignore-term")
+		case "fork":
+			n, dir, _ := strings.Cut(arg, ":")
+			count, _ := strconv.Atoi(n)
+			for i := 0; i < count; i++ {
+				startSleeper(filepath.Join(dir, strconv.Itoa(i)), nil)
+			}
+		case "ignore":
+			for _, s := range strings.Split(arg, ",") {
+				sig := sigByName(s)
+				ignored[sig] = true
+				signal.Ignore(sig)
+			}
+		case "trap":
+			trap(arg, ignored)
+		case "cat":
+			_, err := io.Copy(os.Stdout, os.Stdin)
+			must(err)
+		case "init":
+			fmt.Printf(`{"type":"system","subtype":"hook_started","hook":"x"}` + "\n")
+			fmt.Printf(`{"type":"system","subtype":"init","cwd":"/tmp","session_id":%q,"tools":["Bash"],"model":"fake-model"}`+"\n", arg)
+		case "initsplit":
+			line := fmt.Sprintf(`{"type":"system","subtype":"init","cwd":"/tmp","session_id":%q,"model":"fake-model"}`+"\n", arg)
+			os.Stdout.Write([]byte(line[:40]))
+			waitFile("init.go")
+			os.Stdout.Write([]byte(line[40:]))
+		case "sessions", "badsessions":
+			writeSessions(arg, name == "badsessions")
+		case "waitfile":
+			waitFile(arg)
+		case "readline":
+			line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+			fmt.Printf("got: %s\n", strings.TrimSpace(line))
+		case "block":
+			select {}
+		case "exit":
+			n, _ := strconv.Atoi(arg)
+			return n
+		case "kill":
+			sig := sigByName(arg)
+			signal.Reset(sig)
+			unix.Kill(os.Getpid(), sig)
+			select {}
+		default:
+			if strings.HasPrefix(step, "-") {
+				continue // claude's own flags, passed through by the guard
+			}
+			fmt.Fprintf(os.Stderr, "fakeclaude: unknown step %q\n", step)
+			return 99
+		}
+	}
+	return 0
+}
+
+// daemonize is the middle of a double fork: start the sleeper, then exit.
+func daemonize() int {
+	startSleeper(os.Args[1], nil, "--setsid")
+	return 0
+}
+
+func runSelf(cmdName string, args ...string) error {
+	cmd := exec.Command(cmdName, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, os.Stderr
+	return cmd.Run()
+}
+
+func startSleeper(pidFile string, env []string, flags ...string) {
+	cmd := exec.Command("sleeper", append(flags, pidFile)...)
+	if env != nil {
+		path, err := exec.LookPath("sleeper")
+		must(err)
+		cmd.Path = path
+		cmd.Env = env
+	}
+	must(cmd.Start())
+	waitFile(pidFile)
+}
+
+// sleeper [--setsid] [--ignore-term] PIDFILE: writes its pid once ready and
+// waits for ever.
+func sleeper() int {
+	args := os.Args[1:]
+	for len(args) > 1 {
+		switch args[0] {
+		case "--setsid":
+			_, err := unix.Setsid()
+			must(err)
+		case "--ignore-term":
+			signal.Ignore(syscall.SIGTERM)
+		}
+		args = args[1:]
+	}
+	must(writeFile(args[0], strconv.Itoa(os.Getpid())))
+	select {}
+}
+
+func trap(file string, ignored map[os.Signal]bool) {
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGALRM}
+	var listen []os.Signal
+	for _, s := range sigs {
+		if !ignored[s] {
+			listen = append(listen, s)
+		}
+	}
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, listen...)
+	go func() {
+		for s := range ch {
+			sig := s.(syscall.Signal)
+			f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			must(err)
+			fmt.Fprintln(f, sigName(sig))
+			f.Close()
+			if sig == syscall.SIGTERM || sig == syscall.SIGHUP {
+				signal.Reset(sig)
+				unix.Kill(os.Getpid(), sig)
+			}
+		}
+	}()
+}
+
+func writeSessions(sid string, bad bool) {
+	b, err := os.ReadFile("/proc/self/stat")
+	must(err)
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	start := fields[22-3]
+	if bad {
+		n, _ := strconv.ParseUint(start, 10, 64)
+		start = strconv.FormatUint(n+1, 10)
+	}
+	dir := filepath.Join(os.Getenv("CLAUDE_CONFIG_DIR"), "sessions")
+	must(os.MkdirAll(dir, 0o700))
+	must(writeFile(filepath.Join(dir, strconv.Itoa(os.Getpid())+".json"),
+		fmt.Sprintf(`{"pid":%d,"sessionId":%q,"cwd":"/tmp","procStart":%q,"status":"busy","version":"2.1.328"}`, os.Getpid(), sid, start)))
+}
+
+var sigNames = map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "HUP": syscall.SIGHUP,
+	"QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH,
+	"CONT": syscall.SIGCONT, "ALRM": syscall.SIGALRM, "KILL": syscall.SIGKILL, "TSTP": syscall.SIGTSTP,
+	"STOP": syscall.SIGSTOP, "PIPE": syscall.SIGPIPE, "SEGV": syscall.SIGSEGV, "ABRT": syscall.SIGABRT}
+
+func sigByName(s string) syscall.Signal {
+	if sig, ok := sigNames[strings.TrimPrefix(s, "SIG")]; ok {
+		return sig
+	}
+	panic("unknown signal " + s)
+}
+
+func sigName(sig syscall.Signal) string {
+	for n, s := range sigNames {
+		if s == sig {
+			return n
+		}
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// writeFile writes atomically, so a waiter never reads half a pid.
+func writeFile(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// waitFile polls for path: the helpers cannot be told otherwise.
+func waitFile(path string) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "timed out waiting for %s\n", path)
+	os.Exit(98)
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(97)
+	}
+}
