@@ -165,7 +165,9 @@ func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
 				r.Termed = append(r.Termed, id)
 			}
 		}
-		waitGone(targets, time.Now().Add(grace))
+		if len(r.Termed) > 0 {
+			waitGone(r.Termed, time.Now().Add(grace))
+		}
 	}
 	killed := map[ID]bool{}
 	for round := 0; round < 20; round++ {

@@ -126,7 +126,9 @@ func (g *guard) startWatchdog() {
 	self, err := os.Executable()
 	if err == nil {
 		var p *os.Process
-		p, err = startDetached(self, []string{self, WatchdogCommand, g.rec.reg.Path(), g.rec.entry.RunID})
+		// argv[0] is claude-guard even when this binary runs as the claude
+		// shim: under the name claude it would be a shim again.
+		p, err = startDetached(self, []string{"claude-guard", WatchdogCommand, g.rec.reg.Path(), g.rec.entry.RunID})
 		if err == nil {
 			if w, lerr := killtree.Lookup(p.Pid); lerr == nil {
 				g.watchdog = w.ID
@@ -152,5 +154,3 @@ func startError(name string, err error) error {
 	}
 	return errorf(1, "start %s: %v", name, err)
 }
-
-

@@ -79,7 +79,7 @@ func Decode(data []byte, name string) (Entry, error) {
 		return Entry{}, fmt.Errorf("unknown schema version %d", e.Schema)
 	case e.RunID != name || !ValidRunID(name):
 		return Entry{}, fmt.Errorf("run id %q does not match file name", e.RunID)
-	case e.PID < 0 || e.GuardPID < 0 || e.PGID < 0 || e.UID < 0:
+	case e.PID < 0 || e.GuardPID < 0 || e.PGID < 0 || e.UID < -1: // -1: Windows, where os.Geteuid is -1
 		return Entry{}, errors.New("negative pid")
 	}
 	for _, p := range e.Tree {
@@ -157,7 +157,7 @@ func (r *Registry) Create(id string) (*Handle, error) {
 	if !ValidRunID(id) {
 		return nil, fmt.Errorf("pidfile: bad run id %q", id)
 	}
-	f, err := os.CreateTemp(r.dir, "."+id+".*.lock")
+	f, err := createTemp(r.dir, "."+id+".*.lock")
 	if err != nil {
 		return nil, fmt.Errorf("pidfile: %w", err)
 	}

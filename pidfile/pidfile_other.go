@@ -14,3 +14,5 @@ func checkDir(dir string) error                 { return errors.ErrUnsupported }
 func openPrivate(path string) (*os.File, error) { return nil, errors.ErrUnsupported }
 func lockFile(f *os.File, wait bool) error      { return errors.ErrUnsupported }
 func sameFile(f *os.File, path string) bool     { return false }
+
+func createTemp(dir, pattern string) (*os.File, error) { return os.CreateTemp(dir, pattern) }

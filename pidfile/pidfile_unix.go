@@ -86,3 +86,5 @@ func sameFile(f *os.File, path string) bool {
 	}
 	return a.Dev == b.Dev && a.Ino == b.Ino
 }
+
+func createTemp(dir, pattern string) (*os.File, error) { return os.CreateTemp(dir, pattern) }

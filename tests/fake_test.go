@@ -1,3 +1,5 @@
+//go:build linux
+
 package tests
 
 // Helper programs the scripts run as real processes: a fake claude whose
@@ -32,6 +34,8 @@ import (
 //	ignore=SIG,...  ignore these signals
 //	trap=FILE       append the name of each signal received to FILE; TERM and HUP
 //	                then end the process by that signal unless ignored
+//	record=FILE     like trap, but never ends the process (a claude that ignores
+//	                SIGTERM, yet lets the test see each one arrive)
 //	cat             copy stdin to stdout until EOF
 //	init=SID        print a hook line, then a stream-json init line for SID
 //	initsplit=SID   print the init line in two writes, the second after FILE init.go exists
@@ -72,7 +76,9 @@ func fakeClaude() int {
 				signal.Ignore(sig)
 			}
 		case "trap":
-			trap(arg, ignored)
+			trap(arg, ignored, true)
+		case "record":
+			trap(arg, ignored, false)
 		case "cat":
 			_, err := io.Copy(os.Stdout, os.Stdin)
 			must(err)
@@ -154,7 +160,7 @@ func sleeper() int {
 	select {}
 }
 
-func trap(file string, ignored map[os.Signal]bool) {
+func trap(file string, ignored map[os.Signal]bool, die bool) {
 	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1,
 		syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGALRM}
 	var listen []os.Signal
@@ -172,7 +178,7 @@ func trap(file string, ignored map[os.Signal]bool) {
 			must(err)
 			fmt.Fprintln(f, sigName(sig))
 			f.Close()
-			if sig == syscall.SIGTERM || sig == syscall.SIGHUP {
+			if die && (sig == syscall.SIGTERM || sig == syscall.SIGHUP) {
 				signal.Reset(sig)
 				unix.Kill(os.Getpid(), sig)
 			}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package tests holds the end-to-end tests: testscript scripts in this
 // directory run the built claude-guard against helper programs, and Go tests
 // drive what scripts cannot (pseudo-terminals, loops, the real claude).

@@ -1,3 +1,5 @@
+//go:build linux
+
 package tests
 
 // TestRealClaudeProbe runs the real, pinned claude (no guard) against

@@ -1,3 +1,5 @@
+//go:build linux
+
 package tests
 
 // Helpers to run the real, pinned claude CLI fully offline against

@@ -1,0 +1,17 @@
+//go:build unix && !linux
+
+package launcher
+
+import "syscall"
+
+// sysProcAttr puts the child in its own process group (the terminal's
+// foreground when tty). These systems (macOS among them) have no
+// parent-death signal: the watchdog, the cookie and the recorded tree cover
+// a guard's death there.
+func sysProcAttr(tty bool) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Foreground: tty, Ctty: 0}
+}
+
+// becomeSubreaper does nothing: these systems have no subreapers. Orphans go
+// to init (launchd) and are found again by their cookie.
+func becomeSubreaper() error { return nil }
