@@ -211,10 +211,6 @@ func (g *guard) childStopped(sig syscall.Signal) {
 	default:
 		sig = unix.SIGSTOP
 	}
-	signal.Reset(sig)
-	_ = unix.Kill(os.Getpid(), sig)
-	if sig == unix.SIGTSTP {
-		// Back after SIGCONT; the handler for it continues the child.
-		signal.Notify(g.own, unix.SIGTSTP)
-	}
+	stopSelf(sig)
+	// Back after SIGCONT, whose handler continues the child.
 }

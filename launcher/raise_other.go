@@ -17,3 +17,10 @@ func Raise(sig syscall.Signal) {
 	signal.Reset(sig)
 	_ = unix.Kill(unix.Getpid(), sig)
 }
+
+// stopSelf stops the guard, as the shell expects of a job, and returns once
+// it is continued. SIGSTOP, because the runtime's handler for sig cannot be
+// put aside here.
+func stopSelf(syscall.Signal) {
+	_ = unix.Kill(unix.Getpid(), unix.SIGSTOP)
+}

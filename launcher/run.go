@@ -29,6 +29,12 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 		t := time.NewTicker(treeEvery)
 		defer t.Stop()
 		for {
+			if sessPath != "" {
+				if fi, err := os.Stat(sessPath); err == nil && !fi.ModTime().Equal(sessMod) {
+					sessMod = fi.ModTime()
+					rec.setSession(reaper.ReadSessionsFile(sessPath, child.PID, child.Start), "")
+				}
+			}
 			var tree []pidfile.Proc
 			for _, p := range killtree.Descendants(os.Getpid()) {
 				if !exclude(p) {
@@ -36,12 +42,6 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 				}
 			}
 			rec.setTree(tree)
-			if sessPath != "" {
-				if fi, err := os.Stat(sessPath); err == nil && !fi.ModTime().Equal(sessMod) {
-					sessMod = fi.ModTime()
-					rec.setSession(reaper.ReadSessionsFile(sessPath, child.PID, child.Start), "")
-				}
-			}
 			select {
 			case <-stop:
 				return

@@ -48,7 +48,9 @@ import (
 //	kill=SIG        kill itself with SIG
 func fakeClaude() int {
 	var ignored = map[os.Signal]bool{}
-	for _, step := range os.Args[1:] {
+	args := os.Args[1:]
+	for i := 0; i < len(args); i++ {
+		step := args[i]
 		name, arg, _ := strings.Cut(step, "=")
 		switch name {
 		case "pid":
@@ -109,7 +111,12 @@ func fakeClaude() int {
 			select {}
 		default:
 			if strings.HasPrefix(step, "-") {
-				continue // claude's own flags, passed through by the guard
+				// claude's own flags, passed through by the guard, and
+				// their values
+				if !strings.Contains(step, "=") && i+1 < len(args) && !strings.Contains(args[i+1], "=") && !bareSteps[args[i+1]] {
+					i++
+				}
+				continue
 			}
 			fmt.Fprintf(os.Stderr, "fakeclaude: unknown step %q\n", step)
 			return 99
@@ -117,6 +124,8 @@ func fakeClaude() int {
 	}
 	return 0
 }
+
+var bareSteps = map[string]bool{"cat": true, "readline": true, "block": true}
 
 // daemonize is the middle of a double fork: start the sleeper, then exit.
 func daemonize() int {

@@ -35,9 +35,14 @@ var (
 	buildErr  error
 )
 
-// guardBinary builds claude-guard once per test process.
+// guardBinary builds claude-guard once per test process
+// ($CLAUDE_GUARD_TEST_BIN names a binary built elsewhere instead).
 func guardBinary(t testing.TB) string {
 	buildOnce.Do(func() {
+		if p := os.Getenv("CLAUDE_GUARD_TEST_BIN"); p != "" {
+			guardBin = p
+			return
+		}
 		dir, err := os.MkdirTemp("", "claude-guard-bin")
 		if err != nil {
 			buildErr = err
