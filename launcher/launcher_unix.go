@@ -87,7 +87,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		copied = make(chan struct{})
 		go copyStdout(pr, rec, copied)
 	}
-	if !cfg.NoWatchdog {
+	if cfg.NoWatchdog {
+		g.reapEarlier()
+	} else {
 		g.startWatchdog()
 	}
 	stopWatch := watchRun(rec, g.child, g.exclude)

@@ -49,7 +49,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	// The watchdog starts before the guard joins the job, so it is not in it
 	// and outlives the guard. The job allows no breakaway: with it, any
 	// process of the run could leave the job too.
-	if !cfg.NoWatchdog {
+	if cfg.NoWatchdog {
+		g.reapEarlier()
+	} else {
 		g.startWatchdog()
 	}
 	flags := uint32(0)

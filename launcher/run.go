@@ -116,6 +116,15 @@ func (g *guard) killAll() {
 	killtree.End(g.members, 0, 0)
 }
 
+// reapEarlier reaps what crashed runs left, off the launch path; the
+// watchdog does it when there is one. An interrupted reap is resumed by the
+// next launch: each run is reaped under its own lock.
+func (g *guard) reapEarlier() {
+	if g.rec.reg != nil {
+		go reaper.Stale(g.rec.reg, g.cfg.Grace, false)
+	}
+}
+
 // startWatchdog starts the detached watchdog that reaps the run should the
 // guard die. Its failure costs a warning: the next launch's reap still
 // covers the run.
