@@ -189,6 +189,9 @@ func newApp() *cli.App {
 			return usageError{err}
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
+		// Completion asks with a trailing --generate-bash-completion; see completeApp.
+		EnableBashCompletion: true,
+		BashComplete:         completeApp,
 		Commands: []*cli.Command{
 			{
 				Name:      "run",
@@ -211,6 +214,11 @@ func newApp() *cli.App {
 			psCommand(),
 			reapCommand(),
 			killCommand(),
+			initCommand(),
+			installShimCommand(),
+			logCommand(),
+			doctorCommand(),
+			completionCommand(),
 			{
 				Name:   launcher.WatchdogCommand,
 				Hidden: true,
@@ -254,10 +262,7 @@ func watchdog(dir, runID string) error {
 	if err != nil {
 		return err
 	}
-	// The startup reap of earlier crashes runs here, off the launch path.
-	reaper.Stale(reg, envGrace(), false)
-	_, err = reaper.Watch(reg, runID, envGrace())
-	return err
+	return reaper.Watchdog(reg, runID, envGrace())
 }
 
 // openRegistry opens the registry for ps, reap and kill; a refused one is an
@@ -456,3 +461,372 @@ func termWidth() int {
 	}
 	return 80
 }
+
+// ---- setup, audit log, doctor and completion (issue 7) ----
+
+// completeApp completes the guard's own options and commands only. Once a
+// COMMAND is typed the rest of the line is that command's: nothing is
+// printed (the shell falls back to file names) and nothing is ever run to
+// complete it. `claude-guard -- claude ... --generate-bash-completion` and the
+// shim pass the word through to claude verbatim.
+func completeApp(c *cli.Context) {
+	if c.NArg() > 0 {
+		return
+	}
+	cli.DefaultAppComplete(c)
+}
+
+func shellArg(c *cli.Context, cmd string) (string, error) {
+	if c.NArg() != 1 {
+		return "", usageError{fmt.Errorf("%s: name one shell: %s", cmd, strings.Join(launcher.Shells, ", "))}
+	}
+	sh := c.Args().First()
+	for _, s := range append(launcher.Shells, "pwsh") {
+		if sh == s {
+			return sh, nil
+		}
+	}
+	return "", usageError{fmt.Errorf("%s: unknown shell %q; use one of %s", cmd, sh, strings.Join(launcher.Shells, ", "))}
+}
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "print the shell code that makes claude run guarded",
+		UsageText: "claude-guard init bash|zsh|fish|powershell\n\n" +
+			"Examples:\n" +
+			"  eval \"$(claude-guard init bash)\"     # in ~/.bashrc\n" +
+			"  eval \"$(claude-guard init zsh)\"      # in ~/.zshrc\n" +
+			"  claude-guard init fish | source      # in ~/.config/fish/config.fish\n" +
+			"  claude-guard init powershell | Out-String | Invoke-Expression   # in $PROFILE",
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			sh, err := shellArg(c, "init")
+			if err != nil {
+				return err
+			}
+			self, err := launcher.Self()
+			if err != nil {
+				return err
+			}
+			code, err := launcher.ShellInit(sh, self)
+			if err != nil {
+				return usageError{err}
+			}
+			_, err = io.WriteString(c.App.Writer, code)
+			return err
+		},
+	}
+}
+
+func installShimCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "install-shim",
+		Usage: "make DIR/claude run claude-guard (a link to this program), for clients that start claude by name or path",
+		UsageText: "claude-guard install-shim [--uninstall] [DIR]\n\n" +
+			"DIR defaults to ~/.local/bin; it must come before the real claude's directory in PATH.\n" +
+			"Example: claude-guard install-shim ~/.local/bin && export PATH=\"$HOME/.local/bin:$PATH\"",
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "uninstall", Usage: "remove DIR/claude if it is this program's shim, nothing else"}},
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usageError{fmt.Errorf("install-shim: one DIR at most, got %d", c.NArg())}
+			}
+			dir := c.Args().First()
+			if dir == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return fmt.Errorf("install-shim: no home directory (%v); name a DIR", err)
+				}
+				dir = filepath.Join(home, ".local", "bin")
+			}
+			if c.Bool("uninstall") {
+				return uninstallShim(dir)
+			}
+			st, err := launcher.InstallShim(dir)
+			if errors.Is(err, launcher.ErrNotShim) {
+				warn("%s exists and is not claude-guard (the real claude?); refusing to overwrite it", st.Path)
+				warn("hint: install the shim into a directory of its own that comes first in PATH, e.g. claude-guard install-shim ~/.local/bin")
+				return exitError{1}
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case !st.Created:
+				warn("%s is already claude-guard's shim", st.Path)
+			case st.Copied:
+				warn("installed %s (a copy of this program: links are not possible here; reinstall it after upgrading claude-guard)", st.Path)
+			default:
+				warn("installed %s (a link to this program)", st.Path)
+			}
+			reportShimPath(st, filepath.Dir(st.Path))
+			return nil
+		},
+	}
+}
+
+func reportShimPath(st launcher.ShimState, dir string) {
+	realDir := "the real claude's directory"
+	if st.RealClaude != "" {
+		realDir = filepath.Dir(st.RealClaude)
+	}
+	switch {
+	case !st.OnPath:
+		warn("%s is not on PATH: add it before %s, e.g. in your shell profile: export PATH=\"%s%c$PATH\"", dir, realDir, dir, os.PathListSeparator)
+	case st.Shadowed:
+		warn("PATH has %s before %s, so claude is still the real one: put %s first, e.g. export PATH=\"%s%c$PATH\"", realDir, dir, dir, dir, os.PathListSeparator)
+	default:
+		warn("PATH is in order (%s comes first): claude now runs guarded", dir)
+	}
+	if st.RealClaude == "" {
+		warn("no real claude found yet: install it (npm install -g @anthropic-ai/claude-code) or set CLAUDE_GUARD_CLAUDE")
+	} else {
+		warn("the shim runs %s", st.RealClaude)
+	}
+}
+
+func uninstallShim(dir string) error {
+	path, removed, err := launcher.UninstallShim(dir)
+	switch {
+	case errors.Is(err, launcher.ErrNotShim):
+		warn("%s is not claude-guard's shim; leaving it alone", path)
+		return exitError{1}
+	case err != nil:
+		return err
+	case removed:
+		warn("removed %s", path)
+	default:
+		warn("no shim at %s; nothing removed", path)
+	}
+	return nil
+}
+
+func logCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "log",
+		Usage: "show the audit log: every reap, watchdog action, SIGKILL and quarantined registry file",
+		UsageText: "claude-guard log [--json] [-n N] [--follow]\n\n" +
+			"Example: claude-guard log -n 20 --follow",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the raw JSON lines"},
+			&cli.IntFlag{Name: "n", Usage: "show only the last N events (0: all)"},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing events as they are appended, until interrupted"},
+		},
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError{fmt.Errorf("log: unexpected argument %q", c.Args().First())}
+			}
+			if c.Int("n") < 0 {
+				return usageError{errors.New("log: -n takes a count, 0 or more")}
+			}
+			dir, err := pidfile.Dir()
+			if err != nil {
+				return err
+			}
+			show := func(line []byte) {
+				if c.Bool("json") {
+					fmt.Fprintf(c.App.Writer, "%s\n", line)
+				} else {
+					fmt.Fprintln(c.App.Writer, formatEvent(line))
+				}
+			}
+			if !c.Bool("follow") {
+				lines, err := pidfile.ReadAudit(dir, c.Int("n"))
+				for _, l := range lines {
+					show(l)
+				}
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return pidfile.FollowAudit(ctx, dir, c.Int("n"), 200*time.Millisecond, show)
+		},
+	}
+}
+
+// formatEvent makes one readable line of an audit log line.
+func formatEvent(line []byte) string {
+	var ev pidfile.Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		return string(line)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %-10s", ev.Time.Local().Format(time.RFC3339), ev.Event)
+	if ev.RunID != "" {
+		fmt.Fprintf(&b, " run %s", ev.RunID)
+	}
+	if ev.SessionID != "" {
+		fmt.Fprintf(&b, " session %s", ev.SessionID)
+	}
+	if ev.Path != "" {
+		fmt.Fprintf(&b, " %s", ev.Path)
+	}
+	if ev.Signal != "" {
+		fmt.Fprintf(&b, ": SIG%s to %d processes", ev.Signal, len(ev.PIDs))
+		for _, p := range ev.PIDs {
+			fmt.Fprintf(&b, " %d", p)
+		}
+	}
+	if len(ev.Left) > 0 {
+		fmt.Fprintf(&b, "; %d survived SIGKILL", len(ev.Left))
+	}
+	if ev.Why != "" {
+		fmt.Fprintf(&b, " (%s)", ev.Why)
+	}
+	return b.String()
+}
+
+var doctorEnv = []string{"CLAUDE_GUARD_HOME", "CLAUDE_GUARD_GRACE", "CLAUDE_GUARD_CLAUDE", "CLAUDE_CONFIG_DIR", "XDG_STATE_HOME"}
+
+func doctorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "check the setup: which claude runs, the registry, containment, leaked claude processes",
+		UsageText: "claude-guard doctor [--json]\n\n" +
+			"Exits 1 when something needs fixing; each problem comes with its fix.\n" +
+			"Example: claude-guard doctor || claude-guard reap --unguarded --dry-run",
+		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError{fmt.Errorf("doctor: unexpected argument %q", c.Args().First())}
+			}
+			real, rerr := launcher.FindClaude()
+			var onPath []reaper.ClaudeFound
+			for _, p := range launcher.ClaudesOnPath() {
+				onPath = append(onPath, reaper.ClaudeFound(p))
+			}
+			rep := reaper.Doctor(reaper.DoctorInput{RealClaude: real, ClaudeErr: rerr, OnPath: onPath, Env: doctorEnv})
+			if c.Bool("json") {
+				if err := writeJSON(c.App.Writer, rep); err != nil {
+					return err
+				}
+			} else {
+				rep.WriteText(c.App.Writer)
+			}
+			if len(rep.Problems) > 0 {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+}
+
+func completionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "completion",
+		Usage: "print the shell completion script for claude-guard",
+		UsageText: "claude-guard completion bash|zsh|fish|powershell\n\n" +
+			"Examples:\n" +
+			"  source <(claude-guard completion bash)                       # in ~/.bashrc\n" +
+			"  source <(claude-guard completion zsh)                        # in ~/.zshrc, after compinit\n" +
+			"  claude-guard completion fish > ~/.config/fish/completions/claude-guard.fish\n" +
+			"  claude-guard completion powershell | Out-String | Invoke-Expression   # in $PROFILE",
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			sh, err := shellArg(c, "completion")
+			if err != nil {
+				return err
+			}
+			self, err := launcher.Self()
+			if err != nil {
+				return err
+			}
+			var script string
+			switch sh {
+			case "bash":
+				script = bashCompletion
+			case "zsh":
+				script = zshCompletion
+			case "fish":
+				if script, err = c.App.ToFishCompletion(); err != nil {
+					return err
+				}
+			default:
+				script = strings.ReplaceAll(powershellCompletion, "@GUARD@", strings.ReplaceAll(self, "'", "''"))
+			}
+			_, err = io.WriteString(c.App.Writer, script)
+			return err
+		},
+	}
+}
+
+// bashCompletion is urfave/cli v2's autocomplete/bash_autocomplete with PROG
+// set, and a fallback for systems without the bash-completion package.
+const bashCompletion = `# claude-guard completion for bash. Load with: source <(claude-guard completion bash)
+_cli_init_completion() {
+  COMPREPLY=()
+  if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+    _get_comp_words_by_ref "$@" cur prev words cword
+  else
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    words=("${COMP_WORDS[@]}")
+    cword=$COMP_CWORD
+  fi
+}
+
+_cli_bash_autocomplete() {
+  if [[ "${COMP_WORDS[0]}" != "source" ]]; then
+    local cur opts base words cword
+    COMPREPLY=()
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    if declare -F _init_completion >/dev/null 2>&1; then
+      _init_completion -n "=:" || return
+    else
+      _cli_init_completion -n "=:" || return
+    fi
+    words=("${words[@]:0:$cword}")
+    if [[ "$cur" == "-"* ]]; then
+      requestComp="${words[*]} ${cur} --generate-bash-completion"
+    else
+      requestComp="${words[*]} --generate-bash-completion"
+    fi
+    opts=$(eval "${requestComp}" 2>/dev/null)
+    COMPREPLY=($(compgen -W "${opts}" -- ${cur}))
+    return 0
+  fi
+}
+
+complete -o bashdefault -o default -o nospace -F _cli_bash_autocomplete claude-guard
+`
+
+// zshCompletion is urfave/cli v2's autocomplete/zsh_autocomplete with PROG set.
+const zshCompletion = `#compdef claude-guard
+# claude-guard completion for zsh. Load with: source <(claude-guard completion zsh)
+
+_cli_zsh_autocomplete() {
+  local -a opts
+  local cur
+  cur=${words[-1]}
+  if [[ "$cur" == "-"* ]]; then
+    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion)}")
+  else
+    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion)}")
+  fi
+
+  if [[ "${opts[1]}" != "" ]]; then
+    _describe 'values' opts
+  else
+    _files
+  fi
+}
+
+compdef _cli_zsh_autocomplete claude-guard
+`
+
+// powershellCompletion asks the guard for the words that can follow, the
+// way the bash script does.
+const powershellCompletion = `# claude-guard completion for PowerShell. Load with: claude-guard completion powershell | Out-String | Invoke-Expression
+Register-ArgumentCompleter -Native -CommandName 'claude-guard', 'claude-guard.exe' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $words = @($commandAst.CommandElements | Select-Object -Skip 1 |
+        Where-Object { $_.Extent.EndOffset -lt $cursorPosition -or ($_.Extent.EndOffset -eq $cursorPosition -and $wordToComplete -eq '') } |
+        ForEach-Object { $_.ToString() })
+    if ($wordToComplete.StartsWith('-')) { $words += $wordToComplete }
+    & '@GUARD@' @words --generate-bash-completion 2>$null |
+        Where-Object { $_ -like "$wordToComplete*" } |
+        ForEach-Object { [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_) }
+}
+`

@@ -326,7 +326,7 @@ func (r *Registry) List() (runs []Listed, bad []error) {
 	}
 	ids := map[string]bool{}
 	for _, n := range names {
-		if strings.HasPrefix(n, ".") || n == quarantineDir {
+		if strings.HasPrefix(n, ".") || n == quarantineDir || n == AuditFile || n == AuditFile+".1" {
 			continue
 		}
 		id, ext, _ := strings.Cut(n, ".")
@@ -372,6 +372,7 @@ func (r *Registry) quarantine(name string, why error) error {
 		return fmt.Errorf("pidfile: %s: %v (could not quarantine: %v)", filepath.Join(r.dir, name), why, err)
 	}
 	dst := filepath.Join(qdir, name+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
+	r.Audit(Event{Event: EventQuarantine, Path: filepath.Join(r.dir, name), Why: why.Error()})
 	if err := os.Rename(filepath.Join(r.dir, name), dst); err != nil {
 		return fmt.Errorf("pidfile: %s: %v (could not quarantine: %v)", filepath.Join(r.dir, name), why, err)
 	}

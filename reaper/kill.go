@@ -78,6 +78,7 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 		}
 		res := End(e, sig, grace)
 		res.Why = "kill"
+		audit(reg, pidfile.EventKill, sig, res)
 		out = append(out, res)
 		if r.State == "stale" {
 			if h, err := reg.TryLock(r.RunID); err == nil {
@@ -116,6 +117,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 			}
 			res := End(e, syscall.SIGTERM, opts.Grace)
 			res.Why = why
+			audit(reg, pidfile.EventReap, syscall.SIGTERM, res)
 			out = append(out, res)
 		}
 	}
@@ -135,6 +137,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 				members := ids(t.members)
 				rep := killtree.End(func() []killtree.ID { return members }, syscall.SIGTERM, opts.Grace)
 				res.Termed, res.Killed, res.Left = rep.Termed, rep.Killed, rep.Left
+				audit(reg, pidfile.EventReap, syscall.SIGTERM, res)
 			}
 			out = append(out, res)
 		}

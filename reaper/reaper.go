@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -155,10 +156,10 @@ func ReapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool)
 	if err != nil {
 		return Result{}, err
 	}
-	return reapLocked(reg, h, grace, dryRun, "stale: guard gone")
+	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone")
 }
 
-func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, why string) (Result, error) {
+func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string) (Result, error) {
 	e, err := reg.Read(h.ID())
 	switch {
 	case errors.Is(err, pidfile.ErrGone):
@@ -179,6 +180,7 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	}
 	r := End(e, syscall.SIGTERM, grace)
 	r.Why = why
+	audit(reg, event, syscall.SIGTERM, r)
 	if len(r.Left) > 0 {
 		h.Close()
 		return r, fmt.Errorf("reaper: run %s: %d processes survived SIGKILL", e.RunID, len(r.Left))
@@ -226,5 +228,54 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 		h.Remove() // a lock file left by a guard that died while starting
 		return Result{}, nil
 	}
-	return reapLocked(reg, h, min(grace, time.Second), false, "watchdog: guard died")
+	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, "watchdog: guard died")
+}
+
+// audit appends what ending a run did to the registry's audit log: one line
+// for the polite signal, one more for what needed SIGKILL.
+func audit(reg *pidfile.Registry, event string, sig syscall.Signal, r Result) {
+	reg.Audit(pidfile.Event{Event: event, RunID: r.RunID, SessionID: r.SessionID, Signal: sigName(sig),
+		PIDs: pids(r.Termed), Left: pids(r.Left), Why: r.Why})
+	if len(r.Killed) > 0 {
+		reg.Audit(pidfile.Event{Event: pidfile.EventSIGKILL, RunID: r.RunID, SessionID: r.SessionID, Signal: "KILL",
+			PIDs: pids(r.Killed), Left: pids(r.Left), Why: r.Why + ": still there after the grace period"})
+	}
+}
+
+func pids(ids []killtree.ID) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, id.PID)
+	}
+	return out
+}
+
+func sigName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGHUP:
+		return "HUP"
+	case syscall.SIGKILL:
+		return "KILL"
+	case syscall.SIGQUIT:
+		return "QUIT"
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// Watchdog is the detached process each run starts: it reaps stale runs of
+// earlier crashes (the startup reap, kept off the launch path) and watches
+// run id, side by side, so a long reap of another run never delays this one.
+func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
+	done := make(chan struct{})
+	go func() {
+		Stale(reg, grace, false)
+		close(done)
+	}()
+	_, err := Watch(reg, id, grace)
+	<-done
+	return err
 }

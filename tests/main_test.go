@@ -72,6 +72,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("CLAUDE_CONFIG_DIR", filepath.Join(env.WorkDir, "claudecfg"))
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("GUARD", bin)
+			env.Setenv("CI", os.Getenv("CI"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
