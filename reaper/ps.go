@@ -1,6 +1,7 @@
 package reaper
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -20,7 +21,7 @@ type Row struct {
 	GuardPID  int       `json:"guard_pid"`
 	PGID      int       `json:"pgid"`
 	SessionID string    `json:"session_id"`
-	StartedAt time.Time `json:"started_at"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 	Cwd       string    `json:"cwd"`
 	Argv      []string  `json:"argv"`
 	Label     string    `json:"label"`
@@ -106,9 +107,14 @@ func unguarded(s *Snapshot) []Row {
 			}
 		}
 	}
+	// Tool processes are claude's children by environment: only those of
+	// the same claude configuration as ours, as the sessions files are.
+	configDir := os.Getenv("CLAUDE_CONFIG_DIR")
 	for _, p := range s.Procs {
 		if sess, ok := killtree.EnvValue(p.PID, "CLAUDE_CODE_SESSION_ID"); ok && sess != "" {
-			add(sess, p)
+			if dir, _ := killtree.EnvValue(p.PID, "CLAUDE_CONFIG_DIR"); dir == configDir {
+				add(sess, p)
+			}
 		}
 	}
 	var out []Row
