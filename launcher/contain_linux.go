@@ -14,6 +14,7 @@ func sysProcAttr(tty bool) *syscall.SysProcAttr {
 
 // becomeSubreaper makes orphaned descendants reparent to the guard instead of
 // init, so they stay findable and reapable while the guard lives.
-func becomeSubreaper() error {
-	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+func becomeSubreaper() (bool, error) {
+	err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	return err == nil, err
 }

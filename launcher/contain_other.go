@@ -14,4 +14,4 @@ func sysProcAttr(tty bool) *syscall.SysProcAttr {
 
 // becomeSubreaper does nothing: these systems have no subreapers. Orphans go
 // to init (launchd) and are found again by their cookie.
-func becomeSubreaper() error { return nil }
+func becomeSubreaper() (bool, error) { return false, nil }

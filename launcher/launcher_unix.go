@@ -33,13 +33,14 @@ type spawned struct {
 
 // guard is the state of one run while its child lives.
 type guard struct {
-	cfg      Config
-	rec      *record
-	child    killtree.Proc
-	tty      bool // the child's group was made the terminal's foreground
-	ending   bool // told to end (TERM, HUP): cleanup ignores --keep-descendants
-	watchdog killtree.ID
-	own      chan os.Signal // signals the guard handles itself
+	cfg       Config
+	rec       *record
+	child     killtree.Proc
+	tty       bool // the child's group was made the terminal's foreground
+	ending    bool // told to end (TERM, HUP): cleanup ignores --keep-descendants
+	watchdog  killtree.ID
+	subreaper bool           // orphans of the run come back to the guard
+	own       chan os.Signal // signals the guard handles itself
 }
 
 func run(cfg Config, path string, rec *record) (Status, error) {
@@ -48,7 +49,8 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	// copier, not the guard's death.
 	signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
 	defer signal.Stop(g.own)
-	if err := becomeSubreaper(); err != nil {
+	var err error
+	if g.subreaper, err = becomeSubreaper(); err != nil {
 		cfg.Warn("cannot become a subreaper, orphans will be found by cookie only: %v", err)
 	}
 
@@ -107,7 +109,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		pr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		<-copied
 	}
-	rec.finish()
+	rec.finish(g.sweepLater() && !(cfg.KeepDescendants && !g.ending))
 	return st, nil
 }
 

@@ -25,12 +25,13 @@ const closeGrace = 2 * time.Second
 
 // guard is the state of one run while its child lives.
 type guard struct {
-	cfg      Config
-	rec      *record
-	child    killtree.Proc
-	ending   bool // told to end (console closed): cleanup ignores --keep-descendants
-	watchdog killtree.ID
-	job      *job // nil: no job object could be had
+	cfg       Config
+	rec       *record
+	child     killtree.Proc
+	ending    bool // told to end (console closed): cleanup ignores --keep-descendants
+	watchdog  killtree.ID
+	job       *job // nil: no job object could be had
+	subreaper bool // always false: Windows has none
 }
 
 // run starts the child in a job object. The child stays in the guard's
@@ -125,7 +126,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		pr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		<-copied
 	}
-	rec.finish()
+	rec.finish(false)
 	return st, nil
 }
 

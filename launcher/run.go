@@ -81,14 +81,18 @@ func (g *guard) exclude(p killtree.Proc) bool {
 }
 
 // members finds what is left of the run now: everything below the guard (a
-// subreaper, so orphans come back to it), the child's group, the recorded
-// tree and every process carrying the run's cookie.
+// subreaper, so orphans come back to it), and unless the watchdog sweeps
+// after the guard, the child's group, the recorded tree and every process
+// carrying the run's cookie (a scan of every process).
 func (g *guard) members() []killtree.ID {
 	var ids []killtree.ID
 	for _, p := range killtree.Descendants(os.Getpid()) {
 		if !g.exclude(p) {
 			ids = append(ids, p.ID)
 		}
+	}
+	if g.sweepLater() {
+		return ids
 	}
 	if s, err := reaper.Take(); err == nil {
 		for _, p := range s.Members(g.rec.snapshot()) {
@@ -98,6 +102,16 @@ func (g *guard) members() []killtree.ID {
 		}
 	}
 	return ids
+}
+
+// sweepLater reports whether the scan for the run's cookie is left to the
+// watchdog, after the guard has exited. It may be, where the guard's own
+// tree holds the whole run (a Linux subreaper: every orphan comes back to
+// it): what carries the cookie outside it was handed to some other daemon,
+// and a few milliseconds later is as good. That keeps a scan of every
+// process off each run's exit.
+func (g *guard) sweepLater() bool {
+	return g.subreaper && g.watchdog.PID != 0
 }
 
 // cleanup ends what the child left behind, unless told to keep it.

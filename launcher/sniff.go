@@ -3,7 +3,6 @@ package launcher
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 )
 
 const (
@@ -13,11 +12,6 @@ const (
 	// initMax bounds what is kept of one init line. The session id sits near
 	// its start; the rest (tools, MCP servers) can be long.
 	initMax = 1 << 20
-)
-
-var (
-	sessionRE = regexp.MustCompile(`"session_id"\s*:\s*"([^"\\]{1,200})"`)
-	modelRE   = regexp.MustCompile(`"model"\s*:\s*"([^"\\]{1,200})"`)
 )
 
 // initScanner watches claude's stream-json output, fed in arbitrary pieces,
@@ -101,11 +95,23 @@ func (s *initScanner) parse(line []byte) {
 		return
 	}
 	// Too long to keep whole, or cut short: the keys near the start will do.
-	if sm := sessionRE.FindSubmatch(line); sm != nil {
-		var model string
-		if mm := modelRE.FindSubmatch(line); mm != nil {
-			model = string(mm[1])
-		}
-		s.found(string(sm[1]), model)
+	if sess := stringField(line, "session_id"); sess != "" {
+		s.found(sess, stringField(line, "model"))
 	}
+}
+
+// stringField finds "key":"value" in compact JSON and returns value, if it
+// has no escapes. Inside a JSON string a quote is always escaped, so the
+// unescaped "key":" sequence is a key.
+func stringField(line []byte, key string) string {
+	i := bytes.Index(line, []byte(`"`+key+`":"`))
+	if i < 0 {
+		return ""
+	}
+	v := line[i+len(key)+4:]
+	end := bytes.IndexByte(v, '"')
+	if end <= 0 || end > 200 || bytes.IndexByte(v[:end], '\\') >= 0 {
+		return ""
+	}
+	return string(v[:end])
 }

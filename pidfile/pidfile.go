@@ -62,6 +62,9 @@ type Entry struct {
 	StartedAt  time.Time `json:"started_at"`
 	GraceMS    int64     `json:"grace_ms"`
 	Tree       []Proc    `json:"tree"`
+	// Ended: the guard has exited after its cleanup; the watchdog sweeps
+	// for the run's cookie and removes the entry.
+	Ended bool `json:"ended,omitempty"`
 }
 
 // Decode parses and checks one entry. name is the run id the file is named by.

@@ -180,7 +180,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	}
 	r := End(e, syscall.SIGTERM, grace)
 	r.Why = why
-	audit(reg, event, syscall.SIGTERM, r)
+	if !e.Ended || len(r.Termed)+len(r.Killed) > 0 {
+		audit(reg, event, syscall.SIGTERM, r)
+	}
 	if len(r.Left) > 0 {
 		h.Close()
 		return r, fmt.Errorf("reaper: run %s: %d processes survived SIGKILL", e.RunID, len(r.Left))
@@ -213,8 +215,9 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 }
 
 // Watch is the watchdog of run id: it blocks until the run's guard lets go of
-// its lock. A guard that ended cleanly has removed its entry by then; one
-// that died has not, and what is left of its run is reaped. The grace period
+// its lock. A guard that ended cleanly has removed its entry by then, or
+// marked it ended for the watchdog to sweep for the run's cookie; one that
+// died has not, and what is left of its run is reaped. The grace period
 // is capped so a run is gone within about two seconds of its guard's death.
 func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error) {
 	h, err := reg.WaitLock(id)
@@ -224,11 +227,16 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 		}
 		return Result{}, err
 	}
-	if _, err := reg.Read(id); errors.Is(err, pidfile.ErrGone) {
+	e, err := reg.Read(id)
+	if errors.Is(err, pidfile.ErrGone) {
 		h.Remove() // a lock file left by a guard that died while starting
 		return Result{}, nil
 	}
-	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, "watchdog: guard died")
+	why := "watchdog: guard died"
+	if err == nil && e.Ended {
+		why = "watchdog: left behind outside the guard's tree"
+	}
+	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, why)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line

@@ -7,6 +7,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,14 +178,16 @@ func cmdSignal(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// entries N: the registry holds N entries (json files).
+// entries N: the registry comes to hold N entries (json files). A run's
+// watchdog removes its entry just after the guard exits.
 func cmdEntries(ts *testscript.TestScript, neg bool, args []string) {
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	m, _ := filepath.Glob(filepath.Join(ts.Getenv("CLAUDE_GUARD_HOME"), "*.json"))
-	if len(m) != want {
-		ts.Fatalf("registry has %d entries, want %d: %v", len(m), want, m)
-	}
+	var m []string
+	waitfor(ts, fmt.Sprintf("%d registry entries", want), func() bool {
+		m, _ = filepath.Glob(filepath.Join(ts.Getenv("CLAUDE_GUARD_HOME"), "*.json"))
+		return len(m) == want
+	})
 }
 
 // guardsig SIG [LABEL]: send SIG to the guard of the one running run (with
