@@ -33,7 +33,7 @@ mkdir -p "$CLAUDE_CONFIG_DIR"
 unset CLAUDE_GUARD_RUN CLAUDE_GUARD_GRACE
 
 echo "bench: building" >&2
-go build -o "$BIN/claude-guard" .
+go build -tags urfave_cli_no_docs -o "$BIN/claude-guard" .
 for p in stale producer latency reapbench rss hop; do go build -o "$BIN/$p" "./bench/$p"; done
 G=$BIN/claude-guard
 STALE="$BIN/stale $CLAUDE_GUARD_HOME"

@@ -18,3 +18,9 @@ func becomeSubreaper() (bool, error) {
 	err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	return err == nil, err
 }
+
+// growPipe enlarges the pipe the guard copies claude's stdout from: fewer,
+// larger reads and writes per byte copied. A failure only costs speed.
+func growPipe(fd uintptr) {
+	_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20)
+}

@@ -15,3 +15,6 @@ func sysProcAttr(tty bool) *syscall.SysProcAttr {
 // becomeSubreaper does nothing: these systems have no subreapers. Orphans go
 // to init (launchd) and are found again by their cookie.
 func becomeSubreaper() (bool, error) { return false, nil }
+
+// growPipe does nothing: pipe sizes are fixed here.
+func growPipe(uintptr) {}

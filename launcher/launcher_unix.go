@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,7 +39,8 @@ type guard struct {
 	child     killtree.Proc
 	tty       bool // the child's group was made the terminal's foreground
 	ending    bool // told to end (TERM, HUP): cleanup ignores --keep-descendants
-	watchdog  killtree.ID
+	watchMu   sync.Mutex
+	watchdog  killtree.ID    // guarded by watchMu
 	subreaper bool           // orphans of the run come back to the guard
 	own       chan os.Signal // signals the guard handles itself
 }
@@ -61,10 +63,13 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		if pr, stdout, err = os.Pipe(); err != nil {
 			return Status{}, errorf(1, "pipe: %v", err)
 		}
+		growPipe(stdout.Fd())
 	}
-	attr := &os.ProcAttr{
+	// syscall.StartProcess, not os.StartProcess: the latter forks a probe
+	// child on first use to test pidfd support, on every launch.
+	attr := &syscall.ProcAttr{
 		Env:   childEnv(rec.entry.RunID),
-		Files: []*os.File{os.Stdin, stdout, os.Stderr},
+		Files: []uintptr{0, stdout.Fd(), 2},
 		Sys:   sysProcAttr(g.tty),
 	}
 	events := make(chan waitEvent, 64)
@@ -89,15 +94,23 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		copied = make(chan struct{})
 		go copyStdout(pr, rec, copied)
 	}
+	// The watchdog starts beside the child's run: a fork and exec of this
+	// binary need not delay anything before the child's end.
+	watchdogUp := make(chan struct{})
 	if cfg.NoWatchdog {
 		g.reapEarlier()
+		close(watchdogUp)
 	} else {
-		g.startWatchdog()
+		go func() {
+			g.startWatchdog()
+			close(watchdogUp)
+		}()
 	}
 	stopWatch := watchRun(rec, g.child, g.exclude)
 
 	st := g.loop(events, kick)
 	close(stopWatch)
+	<-watchdogUp
 	g.cleanup()
 	if g.tty {
 		takeTerminal()
@@ -117,19 +130,18 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 // collects the child's status and reaps the orphans the subreaper adopts, so
 // no other waiter can steal a status. It keeps its OS thread locked, because
 // Pdeathsig fires when the thread that forked the child exits.
-func waitLoop(path string, argv []string, attr *os.ProcAttr, started chan<- spawned, events chan<- waitEvent, kick <-chan struct{}) {
+func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<- spawned, events chan<- waitEvent, kick <-chan struct{}) {
 	runtime.LockOSThread()
-	p, err := os.StartProcess(path, argv, attr)
+	pid, _, err := syscall.StartProcess(path, argv, attr)
 	if err != nil {
 		started <- spawned{err: err}
 		return
 	}
 	// Read the child's identity before it can be reaped: a zombie still has it.
-	child, err := killtree.Lookup(p.Pid)
+	child, err := killtree.Lookup(pid)
 	if err != nil {
-		child = killtree.Proc{ID: killtree.ID{PID: p.Pid}, PGID: p.Pid}
+		child = killtree.Proc{ID: killtree.ID{PID: pid}, PGID: pid}
 	}
-	p.Release()
 	started <- spawned{child: child}
 	for {
 		var ws unix.WaitStatus

@@ -3,6 +3,7 @@ package launcher
 import (
 	"errors"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,9 +30,10 @@ type guard struct {
 	rec       *record
 	child     killtree.Proc
 	ending    bool // told to end (console closed): cleanup ignores --keep-descendants
-	watchdog  killtree.ID
-	job       *job // nil: no job object could be had
-	subreaper bool // always false: Windows has none
+	watchMu   sync.Mutex
+	watchdog  killtree.ID // guarded by watchMu
+	job       *job        // nil: no job object could be had
+	subreaper bool        // always false: Windows has none
 }
 
 // run starts the child in a job object. The child stays in the guard's
@@ -192,10 +194,10 @@ func Raise(sig syscall.Signal) {}
 // process group of its own, so no console event reaches it, stdio on NUL.
 // It asks to break away from any job the guard is in (an IDE's, say), so the
 // watchdog outlives that job's end too; a job that forbids it is accepted.
-func startDetached(path string, argv []string) (*os.Process, error) {
+func startDetached(path string, argv []string) (int, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer null.Close()
 	start := func(flags uint32) (*os.Process, error) {
@@ -210,5 +212,9 @@ func startDetached(path string, argv []string) (*os.Process, error) {
 	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
 		p, err = start(flags)
 	}
-	return p, err
+	if err != nil {
+		return 0, err
+	}
+	defer p.Release()
+	return p.Pid, nil
 }

@@ -61,6 +61,7 @@ func (r *record) started(child killtree.Proc) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.entry.PID, r.entry.Start, r.entry.PGID = child.PID, child.Start, child.PGID
+	r.entry.Tree = []pidfile.Proc{{PID: child.PID, Start: child.Start}}
 	r.entry.GuardPID = os.Getpid()
 	if g, err := killtree.Lookup(r.entry.GuardPID); err == nil {
 		r.entry.GuardStart = g.Start

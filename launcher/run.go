@@ -77,6 +77,8 @@ func copyStdout(r *os.File, rec *record, done chan<- struct{}) {
 
 // exclude tells processes of the guard's that are not the run's: the watchdog.
 func (g *guard) exclude(p killtree.Proc) bool {
+	g.watchMu.Lock()
+	defer g.watchMu.Unlock()
 	return p.ID == g.watchdog
 }
 
@@ -111,6 +113,8 @@ func (g *guard) members() []killtree.ID {
 // and a few milliseconds later is as good. That keeps a scan of every
 // process off each run's exit.
 func (g *guard) sweepLater() bool {
+	g.watchMu.Lock()
+	defer g.watchMu.Unlock()
 	return g.subreaper && g.watchdog.PID != 0
 }
 
@@ -148,17 +152,18 @@ func (g *guard) startWatchdog() {
 	}
 	self, err := os.Executable()
 	if err == nil {
-		var p *os.Process
+		var pid int
 		// argv[0] is claude-guard even when this binary runs as the claude
 		// shim: under the name claude it would be a shim again.
-		p, err = startDetached(self, []string{"claude-guard", WatchdogCommand, g.rec.reg.Path(), g.rec.entry.RunID})
+		pid, err = startDetached(self, []string{"claude-guard", WatchdogCommand, g.rec.reg.Path(), g.rec.entry.RunID})
 		if err == nil {
-			if w, lerr := killtree.Lookup(p.Pid); lerr == nil {
-				g.watchdog = w.ID
-			} else {
-				g.watchdog = killtree.ID{PID: p.Pid}
+			w, lerr := killtree.Lookup(pid)
+			if lerr != nil {
+				w.ID = killtree.ID{PID: pid}
 			}
-			p.Release()
+			g.watchMu.Lock()
+			g.watchdog = w.ID
+			g.watchMu.Unlock()
 			return
 		}
 	}

@@ -5,6 +5,7 @@ package launcher
 import (
 	"os"
 	"os/signal"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,15 +33,17 @@ func setForeground(pgid int) {
 }
 
 // startDetached starts the watchdog in its own session, stdio on /dev/null.
-func startDetached(path string, argv []string) (*os.Process, error) {
+func startDetached(path string, argv []string) (int, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer null.Close()
-	return os.StartProcess(path, argv, &os.ProcAttr{
+	fd := null.Fd()
+	pid, _, err := syscall.StartProcess(path, argv, &syscall.ProcAttr{
 		Env:   os.Environ(),
-		Files: []*os.File{null, null, null},
-		Sys:   &unix.SysProcAttr{Setsid: true},
+		Files: []uintptr{fd, fd, fd},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
+	return pid, err
 }

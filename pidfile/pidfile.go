@@ -5,6 +5,7 @@
 package pidfile
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -70,7 +71,7 @@ type Entry struct {
 // Decode parses and checks one entry. name is the run id the file is named by.
 func Decode(data []byte, name string) (Entry, error) {
 	var e Entry
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&e); err != nil {
 		return Entry{}, fmt.Errorf("not a claude-guard entry: %w", err)
 	}

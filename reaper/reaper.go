@@ -79,10 +79,6 @@ func cut(s string, sep byte) (before, after string, found bool) {
 // started since the run began, and every process carrying its cookie. The
 // guard itself and the caller are never members.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
-	byPID := make(map[int]killtree.Proc, len(s.Procs))
-	for _, p := range s.Procs {
-		byPID[p.PID] = p
-	}
 	sameBoot := e.BootID != "" && e.BootID == s.BootID && e.Start > 0
 	recorded := map[int]uint64{}
 	if sameBoot {
@@ -152,14 +148,21 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 // exactly one acts), ends what is left, and removes its files. ErrLive: the
 // guard holds it; pidfile.ErrGone: nothing to do.
 func ReapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool) (Result, error) {
+	return reapRun(reg, id, grace, dryRun, nil)
+}
+
+// reapRun is ReapRun with a snapshot taken after the run was seen stale:
+// a run with nothing in it needs no scan of its own (a dead guard's run
+// cannot grow from nothing).
+func reapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool, snap *Snapshot) (Result, error) {
 	h, err := reg.TryLock(id)
 	if err != nil {
 		return Result{}, err
 	}
-	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone")
+	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone", snap)
 }
 
-func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string) (Result, error) {
+func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string, snap *Snapshot) (Result, error) {
 	e, err := reg.Read(h.ID())
 	switch {
 	case errors.Is(err, pidfile.ErrGone):
@@ -178,7 +181,12 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		}
 		return r, nil
 	}
-	r := End(e, syscall.SIGTERM, grace)
+	var r Result
+	if snap != nil && len(snap.Members(e)) == 0 {
+		r = Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label}
+	} else {
+		r = End(e, syscall.SIGTERM, grace)
+	}
 	r.Why = why
 	if !e.Ended || len(r.Termed)+len(r.Killed) > 0 {
 		audit(reg, event, syscall.SIGTERM, r)
@@ -195,12 +203,19 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 // by the next one.
 func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
 	runs, errs := reg.List()
+	var snap *Snapshot
 	var out []Result
 	for _, r := range runs {
 		if r.Live {
 			continue
 		}
-		res, err := ReapRun(reg, r.RunID, grace, dryRun)
+		if snap == nil {
+			var err error
+			if snap, err = Take(); err != nil {
+				return out, append(errs, err)
+			}
+		}
+		res, err := reapRun(reg, r.RunID, grace, dryRun, snap)
 		switch {
 		case errors.Is(err, pidfile.ErrLive), errors.Is(err, pidfile.ErrGone):
 			continue
@@ -236,7 +251,7 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 	if err == nil && e.Ended {
 		why = "watchdog: left behind outside the guard's tree"
 	}
-	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, why)
+	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, why, nil)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line

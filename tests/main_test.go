@@ -50,7 +50,7 @@ func guardBinary(t testing.TB) string {
 			return
 		}
 		guardBin = filepath.Join(dir, "claude-guard")
-		out, err := exec.Command("go", "build", "-o", guardBin, "github.com/claude-guard/claude-guard").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", guardBin, "github.com/claude-guard/claude-guard").CombinedOutput()
 		if err != nil {
 			buildErr = err
 			t.Logf("%s", out)
