@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -345,25 +347,54 @@ func (r *Registry) List() (runs []Listed, bad []error) {
 		sorted = append(sorted, id)
 	}
 	sort.Strings(sorted)
-	for _, id := range sorted {
-		e, err := r.Read(id)
-		var bf *BadFileError
-		switch {
-		case errors.As(err, &bf):
-			bad = append(bad, r.quarantine(id+".json", bf.Err))
-			continue
-		case errors.Is(err, ErrGone):
-			if _, lerr := os.Lstat(r.lockPath(id)); lerr != nil {
-				continue // ended between the listing and now
+	// Entries are read by a few workers: with thousands of them the time
+	// goes to opening files, which overlaps well.
+	type slot struct {
+		run Listed
+		ok  bool
+		err error
+	}
+	slots := make([]slot, len(sorted))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(4, len(sorted)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(sorted); i = int(next.Add(1) - 1) {
+				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i])
 			}
-			e = Entry{RunID: id}
-		case err != nil:
-			bad = append(bad, err)
-			continue
+		}()
+	}
+	wg.Wait()
+	for _, sl := range slots {
+		if sl.err != nil {
+			bad = append(bad, sl.err)
 		}
-		runs = append(runs, Listed{Entry: e, Live: r.Live(id)})
+		if sl.ok {
+			runs = append(runs, sl.run)
+		}
 	}
 	return runs, bad
+}
+
+// listOne reads one run for List: ok is false for a run that ended, or a
+// bad file (then err says where it was moved).
+func (r *Registry) listOne(id string) (Listed, bool, error) {
+	e, err := r.Read(id)
+	var bf *BadFileError
+	switch {
+	case errors.As(err, &bf):
+		return Listed{}, false, r.quarantine(id+".json", bf.Err)
+	case errors.Is(err, ErrGone):
+		if _, lerr := os.Lstat(r.lockPath(id)); lerr != nil {
+			return Listed{}, false, nil // ended between the listing and now
+		}
+		e = Entry{RunID: id}
+	case err != nil:
+		return Listed{}, false, err
+	}
+	return Listed{Entry: e, Live: r.Live(id)}, true, nil
 }
 
 const quarantineDir = "quarantine"
