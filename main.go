@@ -282,7 +282,9 @@ func warnAll(errs []error) {
 }
 
 func writeJSON(w io.Writer, v any) error {
-	return json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func psCommand() *cli.Command {
