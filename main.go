@@ -39,7 +39,7 @@ func main() {
 
 func realMain(args []string) int {
 	if isShim(args[0]) {
-		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace(), Shim: true})
+		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
 	app := newApp()
 	err := app.Run(normalizeArgs(app, args))
@@ -371,7 +371,7 @@ func killCommand() *cli.Command {
 			if c.NArg() == 0 && !c.Bool("all") {
 				return usageError{errors.New("kill: name a TARGET (run id, session id, pid, label) or --all")}
 			}
-			sig, err := parseSignal(c.String("signal"))
+			sig, err := killtree.ParseSignal(c.String("signal"))
 			if err != nil {
 				return usageError{err}
 			}
@@ -397,65 +397,8 @@ func writeResults(c *cli.Context, res []reaper.Result) error {
 		}
 		return writeJSON(c.App.Writer, res)
 	}
-	for _, r := range res {
-		verb := "ended"
-		if r.DryRun {
-			verb = "would end"
-		}
-		name := r.RunID
-		if name == "" {
-			name = "session " + r.SessionID
-		}
-		fmt.Fprintf(c.App.Writer, "%s %s (%s): %d signalled, %d killed after grace%s\n", verb, name, r.Why,
-			len(r.Termed), len(r.Killed), pidList(r.Termed, r.Killed))
-	}
+	reaper.WriteResults(c.App.Writer, res)
 	return nil
-}
-
-func pidList(lists ...[]killtree.ID) string {
-	seen := map[int]bool{}
-	var pids []string
-	for _, l := range lists {
-		for _, id := range l {
-			if !seen[id.PID] {
-				seen[id.PID] = true
-				pids = append(pids, strconv.Itoa(id.PID))
-			}
-		}
-	}
-	if len(pids) == 0 {
-		return ""
-	}
-	return ": pids " + strings.Join(pids, " ")
-}
-
-func parseSignal(s string) (syscall.Signal, error) {
-	s = strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return syscall.Signal(n), nil
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGKILL, syscall.SIGQUIT} {
-		if strings.TrimPrefix(strings.ToUpper(sig.String()), "SIG") == s || sigName(sig) == s {
-			return sig, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown signal %q (use TERM, INT, HUP, KILL, QUIT or a number)", s)
-}
-
-func sigName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "TERM"
-	case syscall.SIGINT:
-		return "INT"
-	case syscall.SIGHUP:
-		return "HUP"
-	case syscall.SIGKILL:
-		return "KILL"
-	case syscall.SIGQUIT:
-		return "QUIT"
-	}
-	return ""
 }
 
 func termWidth() int {
@@ -632,7 +575,7 @@ func logCommand() *cli.Command {
 				if c.Bool("json") {
 					fmt.Fprintf(c.App.Writer, "%s\n", line)
 				} else {
-					fmt.Fprintln(c.App.Writer, formatEvent(line))
+					fmt.Fprintln(c.App.Writer, pidfile.FormatEvent(line))
 				}
 			}
 			if !c.Bool("follow") {
@@ -647,38 +590,6 @@ func logCommand() *cli.Command {
 			return pidfile.FollowAudit(ctx, dir, c.Int("n"), 200*time.Millisecond, show)
 		},
 	}
-}
-
-// formatEvent makes one readable line of an audit log line.
-func formatEvent(line []byte) string {
-	var ev pidfile.Event
-	if err := json.Unmarshal(line, &ev); err != nil {
-		return string(line)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %-10s", ev.Time.Local().Format(time.RFC3339), ev.Event)
-	if ev.RunID != "" {
-		fmt.Fprintf(&b, " run %s", ev.RunID)
-	}
-	if ev.SessionID != "" {
-		fmt.Fprintf(&b, " session %s", ev.SessionID)
-	}
-	if ev.Path != "" {
-		fmt.Fprintf(&b, " %s", ev.Path)
-	}
-	if ev.Signal != "" {
-		fmt.Fprintf(&b, ": SIG%s to %d processes", ev.Signal, len(ev.PIDs))
-		for _, p := range ev.PIDs {
-			fmt.Fprintf(&b, " %d", p)
-		}
-	}
-	if len(ev.Left) > 0 {
-		fmt.Fprintf(&b, "; %d survived SIGKILL", len(ev.Left))
-	}
-	if ev.Why != "" {
-		fmt.Fprintf(&b, " (%s)", ev.Why)
-	}
-	return b.String()
 }
 
 var doctorEnv = []string{"CLAUDE_GUARD_HOME", "CLAUDE_GUARD_GRACE", "CLAUDE_GUARD_CLAUDE", "CLAUDE_CONFIG_DIR", "XDG_STATE_HOME"}

@@ -90,16 +90,6 @@ func Cmdline(pid int) []string { return cmdline(pid) }
 // Cwd returns the working directory of pid, or "".
 func Cwd(pid int) string { return cwd(pid) }
 
-// EnvHas reports whether the environment of pid holds key with a value that is
-// a ':'-separated list containing want. Unreadable environments report false.
-func EnvHas(pid int, key, want string) bool {
-	env, err := environ(pid)
-	if err != nil {
-		return false
-	}
-	return envListHas(env, key, want)
-}
-
 // EnvValue returns the value of key in the environment of pid.
 func EnvValue(pid int, key string) (string, bool) {
 	env, err := environ(pid)
@@ -117,19 +107,6 @@ func envLookup(env []byte, key string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func envListHas(env []byte, key, want string) bool {
-	v, ok := envLookup(env, key)
-	if !ok {
-		return false
-	}
-	for _, e := range strings.Split(v, ":") {
-		if e == want {
-			return true
-		}
-	}
-	return false
 }
 
 // Signal sends sig to the process id names, only if it still is that process,

@@ -88,7 +88,7 @@ func TestProcargsEnviron(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := environBytes(pa.env)
-	if !envListHas(env, "CLAUDE_GUARD_RUN", "0190a1b2c3d4deadbeef") {
+	if v, _ := envLookup(env, "CLAUDE_GUARD_RUN"); v != "outer:0190a1b2c3d4deadbeef" {
 		t.Errorf("cookie not found in %q", env)
 	}
 	if v, ok := envLookup(env, "PATH"); !ok || v != "/bin" {

@@ -26,7 +26,6 @@ type Config struct {
 	Passthrough     bool // never interpose on stdio
 	Strict          bool // fail when the registry is unusable
 	NoWatchdog      bool
-	Shim            bool // invoked under the name claude
 
 	// Signals carries the signals the guard receives (see Signals); the
 	// caller registers them before calling Run.
@@ -59,7 +58,7 @@ func Run(cfg Config) (Status, error) {
 	if cfg.Warn == nil {
 		cfg.Warn = func(string, ...any) {}
 	}
-	path, err := resolve(cfg.Argv[0], cfg.Shim)
+	path, err := resolve(cfg.Argv[0])
 	if err != nil {
 		return Status{}, err
 	}
@@ -90,12 +89,6 @@ func childEnv(runID string) []string {
 		}
 	}
 	return append(env, pidfile.CookieEnv+"="+runID)
-}
-
-// watchdogEnv is the environment of the watchdog: the child's cookie without
-// this run, so the watchdog is never taken for a member of the run it watches.
-func watchdogEnv() []string {
-	return os.Environ()
 }
 
 // sniffStdout reports whether the guard should copy the child's stdout to

@@ -85,13 +85,6 @@ func (r *record) setSession(id, model string) {
 	r.writeLocked()
 }
 
-// sessionID returns the session id known so far.
-func (r *record) sessionID() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.entry.SessionID
-}
-
 // setTree records the run's current descendants, writing only on change.
 func (r *record) setTree(tree []pidfile.Proc) {
 	r.mu.Lock()

@@ -15,7 +15,7 @@ import (
 // resolved to this binary itself (a shim on PATH would otherwise run itself
 // forever): the real claude is $CLAUDE_GUARD_CLAUDE, else the first claude on
 // PATH that is not this program.
-func resolve(name string, shim bool) (string, error) {
+func resolve(name string) (string, error) {
 	if isClaude(name) && !strings.ContainsRune(name, filepath.Separator) {
 		return findClaude()
 	}

@@ -134,12 +134,13 @@ func (g *guard) killAll() {
 	killtree.End(g.members, 0, 0)
 }
 
-// reapEarlier reaps what crashed runs left, off the launch path; the
-// watchdog does it when there is one. An interrupted reap is resumed by the
-// next launch: each run is reaped under its own lock.
+// reapEarlier reaps what crashed runs left, once the run has lived
+// reaper.StartupDelay, off the launch path; the watchdog does it when there
+// is one. A run that ends sooner leaves it to the next launch: each run is
+// reaped under its own lock, so an interrupted reap is resumed too.
 func (g *guard) reapEarlier() {
 	if g.rec.reg != nil {
-		go reaper.Stale(g.rec.reg, g.cfg.Grace, false)
+		time.AfterFunc(reaper.StartupDelay, func() { reaper.Stale(g.rec.reg, g.cfg.Grace, false) })
 	}
 }
 

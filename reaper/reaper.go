@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -147,13 +146,8 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 // ReapRun reaps one run if it is stale: takes its lock (so of two reapers
 // exactly one acts), ends what is left, and removes its files. ErrLive: the
 // guard holds it; pidfile.ErrGone: nothing to do.
-func ReapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool) (Result, error) {
-	return reapRun(reg, id, grace, dryRun, nil)
-}
-
-// reapRun is ReapRun with a snapshot taken after the run was seen stale:
-// a run with nothing in it needs no scan of its own (a dead guard's run
-// cannot grow from nothing).
+// snap, taken after the run was seen stale, spares a run with nothing in it
+// a scan of its own: a dead guard's run cannot grow from nothing.
 func reapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool, snap *Snapshot) (Result, error) {
 	h, err := reg.TryLock(id)
 	if err != nil {
@@ -257,7 +251,7 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 // audit appends what ending a run did to the registry's audit log: one line
 // for the polite signal, one more for what needed SIGKILL.
 func audit(reg *pidfile.Registry, event string, sig syscall.Signal, r Result) {
-	reg.Audit(pidfile.Event{Event: event, RunID: r.RunID, SessionID: r.SessionID, Signal: sigName(sig),
+	reg.Audit(pidfile.Event{Event: event, RunID: r.RunID, SessionID: r.SessionID, Signal: killtree.SignalName(sig),
 		PIDs: pids(r.Termed), Left: pids(r.Left), Why: r.Why})
 	if len(r.Killed) > 0 {
 		reg.Audit(pidfile.Event{Event: pidfile.EventSIGKILL, RunID: r.RunID, SessionID: r.SessionID, Signal: "KILL",
@@ -273,32 +267,35 @@ func pids(ids []killtree.ID) []int {
 	return out
 }
 
-func sigName(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGTERM:
-		return "TERM"
-	case syscall.SIGINT:
-		return "INT"
-	case syscall.SIGHUP:
-		return "HUP"
-	case syscall.SIGKILL:
-		return "KILL"
-	case syscall.SIGQUIT:
-		return "QUIT"
-	}
-	return strconv.Itoa(int(sig))
-}
+// StartupDelay is how long a run lives before its startup reap of earlier
+// crashes begins: a short run (the SDKs' claude -v probe) leaves it to its
+// watchdog after it has ended, so no launch ever waits on or competes with
+// another run's reap.
+const StartupDelay = time.Second
 
-// Watchdog is the detached process each run starts: it reaps stale runs of
-// earlier crashes (the startup reap, kept off the launch path) and watches
-// run id, side by side, so a long reap of another run never delays this one.
+// Watchdog is the detached process each run starts: it watches run id and,
+// once the run has ended or lived StartupDelay, reaps stale runs of earlier
+// crashes (the startup reap), side by side, so a long reap of another run
+// never delays this one's.
 func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
-	done := make(chan struct{})
+	e, _ := reg.Read(id)
+	guard := killtree.ID{PID: e.GuardPID, Start: e.GuardStart}
+	watched := make(chan struct{})
+	var err error
 	go func() {
-		Stale(reg, grace, false)
-		close(done)
+		_, err = Watch(reg, id, grace)
+		close(watched)
 	}()
-	_, err := Watch(reg, id, grace)
-	<-done
+	select {
+	case <-watched:
+		// The guard lets go of its lock just before it exits: let it
+		// finish exiting before reaping others competes for the CPU.
+		for deadline := time.Now().Add(100 * time.Millisecond); guard.PID > 0 && killtree.Alive(guard) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	case <-time.After(StartupDelay):
+	}
+	Stale(reg, grace, false)
+	<-watched
 	return err
 }

@@ -1,7 +1,10 @@
 package reaper
 
 import (
+	"strconv"
+
 	"fmt"
+	"github.com/claude-guard/claude-guard/killtree"
 	"io"
 	"strings"
 	"time"
@@ -77,4 +80,37 @@ func Age(d time.Duration) string {
 // MiB formats a size in MiB with one decimal.
 func MiB(b uint64) string {
 	return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
+}
+
+// WriteResults says, a line per run, what ending runs did.
+func WriteResults(w io.Writer, res []Result) {
+	for _, r := range res {
+		verb := "ended"
+		if r.DryRun {
+			verb = "would end"
+		}
+		name := r.RunID
+		if name == "" {
+			name = "session " + r.SessionID
+		}
+		fmt.Fprintf(w, "%s %s (%s): %d signalled, %d killed after grace%s\n", verb, name, r.Why,
+			len(r.Termed), len(r.Killed), pidList(r.Termed, r.Killed))
+	}
+}
+
+func pidList(lists ...[]killtree.ID) string {
+	seen := map[int]bool{}
+	var pids []string
+	for _, l := range lists {
+		for _, id := range l {
+			if !seen[id.PID] {
+				seen[id.PID] = true
+				pids = append(pids, strconv.Itoa(id.PID))
+			}
+		}
+	}
+	if len(pids) == 0 {
+		return ""
+	}
+	return ": pids " + strings.Join(pids, " ")
 }
