@@ -116,18 +116,19 @@ func (r *record) writeLocked() {
 }
 
 // finish removes the run from the registry once cleanup is done. With
-// sweep, the entry is kept, marked ended, for the watchdog to finish: it
-// scans for the run's cookie once the guard is gone, then removes it.
+// sweep, the lock file is left for the watchdog, which scans for the run's
+// cookie once the guard is gone, then removes it.
 func (r *record) finish(sweep bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.reg == nil {
 		return
 	}
-	r.entry.Ended = true
-	if sweep && r.h.Write(&r.entry) == nil {
-		r.h.Close()
-	} else if err := r.h.Remove(); err != nil {
+	remove := r.h.Remove
+	if sweep {
+		remove = r.h.Hand
+	}
+	if err := remove(); err != nil {
 		r.warn("%v", err)
 	}
 	r.reg = nil

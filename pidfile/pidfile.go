@@ -65,9 +65,6 @@ type Entry struct {
 	StartedAt  time.Time `json:"started_at"`
 	GraceMS    int64     `json:"grace_ms"`
 	Tree       []Proc    `json:"tree"`
-	// Ended: the guard has exited after its cleanup; the watchdog sweeps
-	// for the run's cookie and removes the entry.
-	Ended bool `json:"ended,omitempty"`
 }
 
 // Decode parses and checks one entry. name is the run id the file is named by.
@@ -262,6 +259,18 @@ func (h *Handle) Remove() error {
 	}
 	h.Close()
 	if err != nil {
+		return fmt.Errorf("pidfile: remove run %s: %w", h.id, err)
+	}
+	return nil
+}
+
+// Hand removes the run's entry and lets go of the lock, but leaves the lock
+// file: whoever takes the lock next (the run's watchdog) finds a run with
+// only its id left, to sweep for its cookie and then Remove.
+func (h *Handle) Hand() error {
+	err := os.Remove(h.r.entryPath(h.id))
+	h.Close()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("pidfile: remove run %s: %w", h.id, err)
 	}
 	return nil

@@ -43,8 +43,8 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 	}
 	rows = []Row{}
 	for _, r := range runs {
-		if (r.Live && r.PID == 0) || r.Ended {
-			continue // starting, or ended and being swept by its watchdog
+		if r.PID == 0 {
+			continue // only its id is known: starting, or being swept
 		}
 		row := Row{RunID: r.RunID, State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
 			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}

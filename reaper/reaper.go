@@ -182,7 +182,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		r = End(e, syscall.SIGTERM, grace)
 	}
 	r.Why = why
-	if !e.Ended || len(r.Termed)+len(r.Killed) > 0 {
+	// A run with only its id left (its guard ended cleanly, or died
+	// before recording its child) is logged only if it had leftovers.
+	if e.PID != 0 || len(r.Termed)+len(r.Killed) > 0 {
 		audit(reg, event, syscall.SIGTERM, r)
 	}
 	if len(r.Left) > 0 {
@@ -224,9 +226,9 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 }
 
 // Watch is the watchdog of run id: it blocks until the run's guard lets go of
-// its lock. A guard that ended cleanly has removed its entry by then, or
-// marked it ended for the watchdog to sweep for the run's cookie; one that
-// died has not, and what is left of its run is reaped. The grace period
+// its lock. A guard that ended cleanly has removed its files by then, or its
+// entry only, leaving the lock file for the watchdog to sweep for the run's
+// cookie; one that died has not, and what is left of its run is reaped. The grace period
 // is capped so a run is gone within about two seconds of its guard's death.
 func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error) {
 	h, err := reg.WaitLock(id)
@@ -236,13 +238,8 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 		}
 		return Result{}, err
 	}
-	e, err := reg.Read(id)
-	if errors.Is(err, pidfile.ErrGone) {
-		h.Remove() // a lock file left by a guard that died while starting
-		return Result{}, nil
-	}
 	why := "watchdog: guard died"
-	if err == nil && e.Ended {
+	if _, err := reg.Read(id); errors.Is(err, pidfile.ErrGone) {
 		why = "watchdog: left behind outside the guard's tree"
 	}
 	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, why, nil)
