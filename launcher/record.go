@@ -85,6 +85,14 @@ func (r *record) setSession(id, model string) {
 	r.writeLocked()
 }
 
+// registry returns the registry (nil when unusable or finished) and the
+// run id.
+func (r *record) registry() (*pidfile.Registry, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reg, r.entry.RunID
+}
+
 // setTree records the run's current descendants, writing only on change.
 func (r *record) setTree(tree []pidfile.Proc) {
 	r.mu.Lock()

@@ -139,8 +139,8 @@ func (g *guard) killAll() {
 // is one. A run that ends sooner leaves it to the next launch: each run is
 // reaped under its own lock, so an interrupted reap is resumed too.
 func (g *guard) reapEarlier() {
-	if g.rec.reg != nil {
-		time.AfterFunc(reaper.StartupDelay, func() { reaper.Stale(g.rec.reg, g.cfg.Grace, false) })
+	if reg, _ := g.rec.registry(); reg != nil {
+		time.AfterFunc(reaper.StartupDelay, func() { reaper.Stale(reg, g.cfg.Grace, false) })
 	}
 }
 
@@ -148,7 +148,8 @@ func (g *guard) reapEarlier() {
 // guard die. Its failure costs a warning: the next launch's reap still
 // covers the run.
 func (g *guard) startWatchdog() {
-	if g.rec.reg == nil {
+	reg, runID := g.rec.registry()
+	if reg == nil {
 		return // nothing recorded, nothing to watch
 	}
 	self, err := os.Executable()
@@ -156,7 +157,7 @@ func (g *guard) startWatchdog() {
 		var pid int
 		// argv[0] is claude-guard even when this binary runs as the claude
 		// shim: under the name claude it would be a shim again.
-		pid, err = startDetached(self, []string{"claude-guard", WatchdogCommand, g.rec.reg.Path(), g.rec.entry.RunID})
+		pid, err = startDetached(self, []string{"claude-guard", WatchdogCommand, reg.Path(), runID})
 		if err == nil {
 			w, lerr := killtree.Lookup(pid)
 			if lerr != nil {
