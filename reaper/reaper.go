@@ -242,7 +242,7 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 	if _, err := reg.Read(id); errors.Is(err, pidfile.ErrGone) {
 		why = "watchdog: left behind outside the guard's tree"
 	}
-	return reapLocked(reg, h, min(grace, time.Second), false, pidfile.EventWatchdog, why, nil)
+	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, why, nil)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line
@@ -263,6 +263,11 @@ func pids(ids []killtree.ID) []int {
 	}
 	return out
 }
+
+// WatchdogGrace caps the grace period of a watchdog's reap: a guard that was
+// killed gives no time to wait out, and its run must be gone within about
+// two seconds even on a loaded machine.
+const WatchdogGrace = 500 * time.Millisecond
 
 // StartupDelay is how long a run lives before its startup reap of earlier
 // crashes begins: a short run (the SDKs' claude -v probe) leaves it to its
