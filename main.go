@@ -262,9 +262,6 @@ func watchdog(dir, runID string) error {
 	if err != nil {
 		return err
 	}
-	// A watchdog clearing a backlog of stale runs holds them all at once; a
-	// soft limit keeps it small (the GC works harder instead).
-	debug.SetMemoryLimit(4 << 20)
 	return reaper.Watchdog(reg, runID, envGrace())
 }
 
