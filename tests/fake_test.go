@@ -41,6 +41,7 @@ import (
 //	initsplit=SID   print the init line in two writes, the second after FILE init.go exists
 //	sessions=SID    write $CLAUDE_CONFIG_DIR/sessions/<pid>.json with the right procStart
 //	badsessions=SID the same with a procStart that is not this process's
+//	flood           write lines to stdout for ever (until the reader goes)
 //	waitfile=FILE   wait until FILE exists
 //	readline        read a line from stdin and print "got: LINE"
 //	block           wait for ever
@@ -96,6 +97,13 @@ func fakeClaude() int {
 			writeSessions(arg, name == "badsessions")
 		case "waitfile":
 			waitFile(arg)
+		case "flood":
+			line := []byte(strings.Repeat("x", 1023) + "\n")
+			for {
+				if _, err := os.Stdout.Write(line); err != nil {
+					return 3 // EPIPE without SIGPIPE: not how Go's stdout behaves
+				}
+			}
 		case "readline":
 			line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 			fmt.Printf("got: %s\n", strings.TrimSpace(line))
@@ -125,7 +133,7 @@ func fakeClaude() int {
 	return 0
 }
 
-var bareSteps = map[string]bool{"cat": true, "readline": true, "block": true}
+var bareSteps = map[string]bool{"cat": true, "readline": true, "block": true, "flood": true}
 
 // daemonize is the middle of a double fork: start the sleeper, then exit.
 func daemonize() int {

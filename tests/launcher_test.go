@@ -330,3 +330,34 @@ func waitRecorded(t *testing.T, env []string, pidFile string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// When the reader of the guard's stdout goes away, the child meets a broken
+// pipe as it would without the guard, and the guard ends as the child did.
+func TestBrokenPipe(t *testing.T) {
+	for _, args := range [][]string{nil, {"--output-format", "stream-json"}} {
+		run := func(guarded bool) string {
+			argv := append([]string{helperPath(t, "fakeclaude"), "flood"}, args...)
+			if guarded {
+				argv = append([]string{guardBinary(t), "--no-watchdog"}, argv...)
+			}
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Env = guardEnv(t)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(out, make([]byte, 4096)); err != nil {
+				t.Fatal(err)
+			}
+			out.Close()
+			cmd.Wait()
+			return describe(cmd.ProcessState.Sys().(syscall.WaitStatus))
+		}
+		if direct, guarded := run(false), run(true); direct != guarded || direct != "signal broken pipe" {
+			t.Errorf("%v: direct %s, guarded %s", args, direct, guarded)
+		}
+	}
+}
