@@ -5,7 +5,6 @@
 package pidfile
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -70,12 +69,8 @@ type Entry struct {
 // Decode parses and checks one entry. name is the run id the file is named by.
 func Decode(data []byte, name string) (Entry, error) {
 	var e Entry
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&e); err != nil {
+	if err := json.Unmarshal(data, &e); err != nil { // trailing data is an error too
 		return Entry{}, fmt.Errorf("not a claude-guard entry: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Entry{}, errors.New("trailing data after entry")
 	}
 	switch {
 	case e.Schema != Schema:
@@ -328,8 +323,10 @@ type Listed struct {
 
 // List returns every run in the registry, oldest first. Files that are not
 // valid entries are moved into the quarantine folder and reported in bad;
-// they never stop the listing.
-func (r *Registry) List() (runs []Listed, bad []error) {
+// they never stop the listing. An entry recorded in another boot than boot
+// (when given) is not live, and its lock is not probed: no lock outlives a
+// reboot.
+func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 	d, err := os.Open(r.dir)
 	if err != nil {
 		return nil, []error{fmt.Errorf("pidfile: %w", err)}
@@ -371,7 +368,7 @@ func (r *Registry) List() (runs []Listed, bad []error) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(sorted); i = int(next.Add(1) - 1) {
-				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i])
+				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i], boot)
 			}
 		}()
 	}
@@ -389,7 +386,7 @@ func (r *Registry) List() (runs []Listed, bad []error) {
 
 // listOne reads one run for List: ok is false for a run that ended, or a
 // bad file (then err says where it was moved).
-func (r *Registry) listOne(id string) (Listed, bool, error) {
+func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 	e, err := r.Read(id)
 	var bf *BadFileError
 	switch {
@@ -402,6 +399,9 @@ func (r *Registry) listOne(id string) (Listed, bool, error) {
 		e = Entry{RunID: id}
 	case err != nil:
 		return Listed{}, false, err
+	}
+	if boot != "" && e.BootID != "" && e.BootID != boot {
+		return Listed{Entry: e}, true, nil
 	}
 	return Listed{Entry: e, Live: r.Live(id)}, true, nil
 }

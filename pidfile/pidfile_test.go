@@ -101,12 +101,12 @@ func TestLockLifecycle(t *testing.T) {
 	if _, err := reg.TryLock(id); !errors.Is(err, ErrLive) {
 		t.Fatalf("TryLock on a live run: %v", err)
 	}
-	runs, bad := reg.List()
+	runs, bad := reg.List("")
 	if len(runs) != 1 || !runs[0].Live || len(bad) != 0 {
 		t.Fatalf("%+v %v", runs, bad)
 	}
 	h.Close() // the guard dies: its lock goes
-	runs, _ = reg.List()
+	runs, _ = reg.List("")
 	if len(runs) != 1 || runs[0].Live {
 		t.Fatalf("dead guard's run: %+v", runs)
 	}
@@ -117,7 +117,7 @@ func TestLockLifecycle(t *testing.T) {
 	if err := h2.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := reg.List(); len(runs) != 0 {
+	if runs, _ := reg.List(""); len(runs) != 0 {
 		t.Fatalf("left after Remove: %+v", runs)
 	}
 	if names, _ := os.ReadDir(reg.Path()); len(names) != 0 {
@@ -133,14 +133,14 @@ func TestListQuarantinesBadFiles(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "target.json")
 	os.WriteFile(other, []byte(goodEntry), 0o600)
 	os.Symlink(other, filepath.Join(reg.Path(), "19a9bd2c0d1deadbeef.json"))
-	runs, bad := reg.List()
+	runs, bad := reg.List("")
 	if len(runs) != 0 || len(bad) != 3 {
 		t.Fatalf("runs %+v, bad %v", runs, bad)
 	}
 	if reg.Quarantined() != 3 {
 		t.Fatalf("%d quarantined", reg.Quarantined())
 	}
-	if _, bad := reg.List(); len(bad) != 0 {
+	if _, bad := reg.List(""); len(bad) != 0 {
 		t.Fatalf("bad files reported twice: %v", bad)
 	}
 	if b, _ := os.ReadFile(other); string(b) != goodEntry {

@@ -35,11 +35,13 @@ type Row struct {
 // Rows lists the registry's runs, and with all the unguarded claude trees
 // too. Bad registry files are reported in errs and never stop the listing.
 func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
-	runs, errs := reg.List()
 	snap, err := Take()
 	if err != nil {
-		errs = append(errs, err)
 		snap = &Snapshot{}
+	}
+	runs, errs := reg.List(snap.BootID)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	rows = []Row{}
 	for _, r := range runs {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,7 +20,13 @@ import (
 type Snapshot struct {
 	BootID  string
 	Procs   []killtree.Proc
-	cookies map[int]string
+	cookies map[int]string // pid -> its cookie list
+
+	// indexes, built once, so Members costs the size of one run, not of
+	// the process table (ps over thousands of entries)
+	byPID    map[int]killtree.Proc
+	byPGID   map[int][]killtree.Proc
+	byCookie map[string][]killtree.Proc
 }
 
 // Take reads the process table once. Only the current user's processes are
@@ -33,44 +40,24 @@ func Take() (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{BootID: boot, cookies: map[int]string{}}
+	s := &Snapshot{BootID: boot, cookies: map[int]string{}, byPID: map[int]killtree.Proc{},
+		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]killtree.Proc{}}
 	uid := os.Geteuid()
 	for _, p := range all {
 		if p.UID != uid || p.Zombie {
 			continue
 		}
 		s.Procs = append(s.Procs, p)
+		s.byPID[p.PID] = p
+		s.byPGID[p.PGID] = append(s.byPGID[p.PGID], p)
 		if v, ok := killtree.EnvValue(p.PID, pidfile.CookieEnv); ok {
 			s.cookies[p.PID] = v
+			for _, id := range strings.Split(v, ":") {
+				s.byCookie[id] = append(s.byCookie[id], p)
+			}
 		}
 	}
 	return s, nil
-}
-
-// HasCookie reports whether pid carries runID in its cookie list.
-func (s *Snapshot) HasCookie(pid int, runID string) bool {
-	v, ok := s.cookies[pid]
-	return ok && cookieHas(v, runID)
-}
-
-func cookieHas(list, runID string) bool {
-	for len(list) > 0 {
-		var e string
-		e, list, _ = cut(list, ':')
-		if e == runID {
-			return true
-		}
-	}
-	return false
-}
-
-func cut(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // Members returns what is left of run e in s: its recorded child and tree
@@ -78,31 +65,33 @@ func cut(s string, sep byte) (before, after string, found bool) {
 // started since the run began, and every process carrying its cookie. The
 // guard itself and the caller are never members.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
-	sameBoot := e.BootID != "" && e.BootID == s.BootID && e.Start > 0
-	recorded := map[int]uint64{}
-	if sameBoot {
-		recorded[e.PID] = e.Start
-		for _, t := range e.Tree {
-			if t.Start >= e.Start {
-				recorded[t.PID] = t.Start
+	self := os.Getpid()
+	seen := map[int]bool{}
+	var out []killtree.Proc
+	add := func(p killtree.Proc) {
+		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] {
+			return
+		}
+		seen[p.PID] = true
+		out = append(out, p)
+	}
+	if e.BootID != "" && e.BootID == s.BootID && e.Start > 0 {
+		recorded := append([]pidfile.Proc{{PID: e.PID, Start: e.Start}}, e.Tree...)
+		for _, t := range recorded {
+			if p, ok := s.byPID[t.PID]; ok && p.Start == t.Start && t.Start >= e.Start {
+				add(p)
+			}
+		}
+		if e.PGID > 1 {
+			for _, p := range s.byPGID[e.PGID] {
+				if p.Start >= e.Start {
+					add(p)
+				}
 			}
 		}
 	}
-	self := os.Getpid()
-	var out []killtree.Proc
-	for _, p := range s.Procs {
-		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) {
-			continue
-		}
-		start, rec := recorded[p.PID]
-		switch {
-		case rec && start == p.Start:
-		case sameBoot && e.PGID > 1 && p.PGID == e.PGID && p.Start >= e.Start:
-		case s.HasCookie(p.PID, e.RunID):
-		default:
-			continue
-		}
-		out = append(out, p)
+	for _, p := range s.byCookie[e.RunID] {
+		add(p)
 	}
 	return out
 }
@@ -198,7 +187,8 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 // Each run is reaped under its own lock, so an interrupted reap is picked up
 // by the next one.
 func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
-	runs, errs := reg.List()
+	boot, _ := killtree.BootID()
+	runs, errs := reg.List(boot)
 	var snap *Snapshot
 	var out []Result
 	for _, r := range runs {
