@@ -137,10 +137,20 @@ func versionString() string {
 	return v
 }
 
+// graceFlag is --grace (env CLAUDE_GUARD_GRACE), never negative.
+func graceFlag(usage string) *cli.DurationFlag {
+	return &cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: usage,
+		Action: func(_ *cli.Context, d time.Duration) error {
+			if d < 0 {
+				return usageError{fmt.Errorf("--grace %v: a grace period cannot be negative", d)}
+			}
+			return nil
+		}}
+}
+
 func guardFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"},
-			Usage: "time between the polite signal and SIGKILL when ending the run"},
+		graceFlag("time between the polite signal and SIGKILL when ending the run"),
 		&cli.BoolFlag{Name: "keep-descendants", Usage: "leave what the command left behind after a normal exit"},
 		&cli.StringFlag{Name: "label", Usage: "free text recorded with the run, shown by ps, usable by kill"},
 		&cli.BoolFlag{Name: "passthrough", Usage: "never interpose on stdio (no session id from stream-json)"},
@@ -176,7 +186,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:      "claude-guard",
 		Usage:     "run claude so that nothing it starts outlives it",
-		UsageText: "claude-guard [options] COMMAND [ARGS...]\nclaude-guard run [options] [--] COMMAND [ARGS...]\nclaude-guard ps | reap | kill | version",
+		UsageText: "claude-guard [options] COMMAND [ARGS...]\nclaude-guard run [options] [--] COMMAND [ARGS...]\nclaude-guard ps | reap | kill | log | doctor | init | install-shim | completion | version",
 		Description: "Everything from COMMAND on is passed through verbatim.\n" +
 			"Example: alias claude='claude-guard claude'",
 		Version:         versionString(),
@@ -330,7 +340,7 @@ func reapCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.DurationFlag{Name: "older-than", Usage: "also end live runs older than this (e.g. 24h)"},
 			&cli.BoolFlag{Name: "unguarded", Usage: "also end orphaned claude trees no guard launched"},
-			&cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: "time between SIGTERM and SIGKILL"},
+			graceFlag("time between SIGTERM and SIGKILL"),
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
@@ -363,7 +373,7 @@ func killCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},
-			&cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: "time before SIGKILL"},
+			graceFlag("time before SIGKILL"),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		OnUsageError: onUsageError,

@@ -112,6 +112,8 @@ func TestExitStatusOfGuardErrors(t *testing.T) {
 		{[]string{"--bogus", "true"}, "exit 2"},
 		{[]string{"run"}, "exit 2"},
 		{[]string{"--grace", "soon", "true"}, "exit 2"},
+		{[]string{"--grace", "-1s", "true"}, "exit 2"},
+		{[]string{"kill", "--grace", "-1s", "--all"}, "exit 2"},
 	} {
 		cmd := exec.Command(guard, c.args...)
 		cmd.Env = env
