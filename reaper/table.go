@@ -10,15 +10,18 @@ import (
 	"time"
 )
 
-// WriteTable writes rows as a table for people: relative ages, sizes in MiB,
-// long fields cut to fit width columns, state coloured when color is set.
+// WriteTable writes rows as a table for people: run ids cut to a prefix
+// kill accepts, relative ages, sizes in MiB, the label and command cut to fit
+// width columns (the working directory too, where there is room), state
+// coloured when color is set.
 func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 	if width < 60 {
 		width = 80
 	}
-	fmt.Fprintf(w, "%-19s %-9s %7s %-8s %5s %5s %7s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL/CWD/COMMAND")
+	const fixed = 13 + 1 + 8 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
+	fmt.Fprintf(w, "%-13s %-8s %7s %-8s %4s %5s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL / COMMAND")
 	for _, r := range rows {
-		state := fmt.Sprintf("%-9s", r.State)
+		state := fmt.Sprintf("%-8s", r.State)
 		if color {
 			state = colorState(r.State) + state + "\x1b[0m"
 		}
@@ -26,25 +29,28 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 		if !r.StartedAt.IsZero() {
 			age = Age(now.Sub(r.StartedAt))
 		}
-		sess := r.SessionID
-		if len(sess) > 8 {
-			sess = sess[:8]
-		}
 		var rest []string
 		if r.Label != "" {
 			rest = append(rest, "["+r.Label+"]")
 		}
-		if r.Cwd != "" {
-			rest = append(rest, r.Cwd)
-		}
 		rest = append(rest, strings.Join(r.Argv, " "))
-		tail := strings.Join(rest, " ")
-		fixed := 19 + 1 + 9 + 1 + 7 + 1 + 8 + 1 + 5 + 1 + 5 + 1 + 7 + 1
-		if room := width - fixed; len(tail) > room && room > 1 {
-			tail = tail[:room-1] + "…"
+		if r.Cwd != "" && width >= 100 {
+			rest = append(rest, "(in "+r.Cwd+")")
 		}
-		fmt.Fprintf(w, "%-19s %s %7d %-8s %5s %5d %7s %s\n", orDash(r.RunID), state, r.PID, orDash(sess), age, r.Processes, MiB(r.RSSBytes), tail)
+		tail := []rune(strings.Join(rest, " "))
+		if room := width - fixed; len(tail) > room && room > 1 {
+			tail = append(tail[:room-1], '…')
+		}
+		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(r.SessionID, 8)),
+			age, r.Processes, MiB(r.RSSBytes), string(tail))
 	}
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 func colorState(s string) string {
