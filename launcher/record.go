@@ -93,15 +93,19 @@ func (r *record) registry() (*pidfile.Registry, string) {
 	return r.reg, r.entry.RunID
 }
 
-// setTree records the run's current descendants, writing only on change.
+// setTree records the run's current descendants. It writes only when one
+// appears that is not on record yet: a process that has gone is dropped from
+// the record at the next write, it needs no write of its own.
 func (r *record) setTree(tree []pidfile.Proc) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.Equal(tree, r.entry.Tree) {
-		return
+	for _, p := range tree {
+		if !slices.Contains(r.entry.Tree, p) {
+			r.entry.Tree = tree
+			r.writeLocked()
+			return
+		}
 	}
-	r.entry.Tree = tree
-	r.writeLocked()
 }
 
 // snapshot returns a copy of the entry.
