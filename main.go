@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -324,7 +323,7 @@ func psCommand() *cli.Command {
 				return writeJSON(c.App.Writer, rows)
 			}
 			tty := isatty.IsTerminal(os.Stdout.Fd())
-			reaper.WriteTable(c.App.Writer, rows, tty && os.Getenv("NO_COLOR") == "", termWidth(), time.Now())
+			reaper.WriteTable(c.App.Writer, rows, tty && os.Getenv("NO_COLOR") == "", reaper.TerminalWidth(os.Stdout), time.Now())
 			return nil
 		},
 	}
@@ -409,13 +408,6 @@ func writeResults(c *cli.Context, res []reaper.Result) error {
 	}
 	reaper.WriteResults(c.App.Writer, res)
 	return nil
-}
-
-func termWidth() int {
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		return n
-	}
-	return 80
 }
 
 // ---- setup, audit log, doctor and completion (issue 7) ----

@@ -1,6 +1,7 @@
 package reaper
 
 import (
+	"os"
 	"strconv"
 
 	"fmt"
@@ -51,6 +52,17 @@ func cut(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// TerminalWidth is the width of the terminal f is, else $COLUMNS, else 80.
+func TerminalWidth(f *os.File) int {
+	if w := terminalWidth(f.Fd()); w > 0 {
+		return w
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 80
 }
 
 func colorState(s string) string {

@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package reaper
+
+func terminalWidth(fd uintptr) int { return 0 }
