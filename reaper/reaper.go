@@ -149,9 +149,11 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	e, err := reg.Read(h.ID())
 	switch {
 	case errors.Is(err, pidfile.ErrGone):
-		// A lock without an entry: the guard died before recording its
-		// child, and the cookie is all there is to go by.
+		// A lock without an entry: the guard ended cleanly and left the
+		// cookie sweep to its watchdog, or died before recording its child.
+		// The cookie is all there is to go by.
 		e = pidfile.Entry{RunID: h.ID()}
+		why = "only the run id left: swept by cookie"
 	case err != nil:
 		h.Close()
 		return Result{}, err
@@ -228,11 +230,7 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 		}
 		return Result{}, err
 	}
-	why := "watchdog: guard died"
-	if _, err := reg.Read(id); errors.Is(err, pidfile.ErrGone) {
-		why = "watchdog: left behind outside the guard's tree"
-	}
-	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, why, nil)
+	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line

@@ -22,12 +22,7 @@ import (
 )
 
 // guardEnv is a private registry and claude config for one test.
-func guardEnv(t *testing.T) []string {
-	dir := t.TempDir()
-	return append(os.Environ(),
-		"CLAUDE_GUARD_HOME="+filepath.Join(dir, "registry"),
-		"CLAUDE_CONFIG_DIR="+filepath.Join(dir, "claudecfg"))
-}
+func guardEnv(t *testing.T) []string { return newFixture(t).env }
 
 // helperPath finds a helper program testscript put on PATH.
 func helperPath(t *testing.T, name string) string {

@@ -126,11 +126,3 @@ func TestConcurrentReapers(t *testing.T) {
 		t.Errorf("left in the registry: %v", rows)
 	}
 }
-
-func readPidFile(t *testing.T, path string) int {
-	waitPath(t, path)
-	b, _ := os.ReadFile(path)
-	var pid int
-	fmt.Sscan(string(b), &pid)
-	return pid
-}

@@ -70,12 +70,15 @@ func (f *fixture) path(name string) string { return filepath.Join(f.dir, name) }
 
 func (f *fixture) touch(name string) { os.WriteFile(f.path(name), nil, 0o644) }
 
-func (f *fixture) pid(name string) int {
-	waitPath(f.t, f.path(name))
-	b, _ := os.ReadFile(f.path(name))
+func (f *fixture) pid(name string) int { return readPidFile(f.t, f.path(name)) }
+
+// readPidFile waits for a pid file a helper writes, and reads it.
+func readPidFile(t *testing.T, path string) int {
+	waitPath(t, path)
+	b, _ := os.ReadFile(path)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return pid
 }
