@@ -39,10 +39,10 @@ func (g *guard) end(stopWatch chan<- struct{}, watchdogUp <-chan struct{}, pr *o
 	if copied != nil {
 		// Whatever the child wrote is still copied; a descendant kept alive
 		// by --keep-descendants may hold the pipe open, so do not wait on it
-		// for ever. (The pipe must take deadlines: an overlapped pipe on
-		// Windows.)
+		// for ever. The pipe must take deadlines (on Windows an overlapped
+		// one); that the copier closed it already is no matter.
 		err := pr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if err != nil && !errors.Is(err, os.ErrClosed) {
+		if errors.Is(err, os.ErrNoDeadline) {
 			g.cfg.Warn("stdout pipe: %v", err)
 		}
 		<-copied

@@ -249,7 +249,7 @@ func (h *Handle) Remove() error {
 	if errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}
-	if lerr := os.Remove(h.r.lockPath(h.id)); lerr != nil && !errors.Is(lerr, os.ErrNotExist) && err == nil {
+	if lerr := removeLock(h.r.lockPath(h.id)); lerr != nil && !errors.Is(lerr, os.ErrNotExist) && err == nil {
 		err = lerr
 	}
 	h.Close()
