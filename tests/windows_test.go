@@ -46,9 +46,11 @@ func TestWindows(t *testing.T) {
 		"WINEDLLOVERRIDES=mscoree,mshtml=")
 	t.Cleanup(func() {
 		// Ends this prefix's wineserver and every process it runs; no other.
-		k := exec.Command("wineserver", "-k")
-		k.Env = env
-		_ = k.Run()
+		for _, arg := range []string{"-k", "-w"} { // kill, then wait for the server's end
+			k := exec.Command("wineserver", arg)
+			k.Env = env
+			_ = k.Run()
+		}
 		// What a crashed wineserver left: the processes of this prefix only,
 		// told by their environment.
 		for _, pid := range procsWithEnv("WINEPREFIX=" + prefix) {
