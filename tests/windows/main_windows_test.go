@@ -176,6 +176,10 @@ func (f *fixture) proc(pidFile string) windows.Handle {
 		windows.TerminateProcess(h, 1)
 		windows.CloseHandle(h)
 	})
+	// Every caller waits for its end later: one that never ran would pass.
+	if exited(h, 0) {
+		f.t.Fatalf("process %d (%s) ended before the test saw it", pid, pidFile)
+	}
 	return h
 }
 
