@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
@@ -121,25 +120,10 @@ func lockFile(f *os.File, wait bool) error {
 }
 
 func sameFile(f *os.File, path string) bool {
-	// A file deleted while others hold it open is only marked for deletion
-	// and, where the delete is not POSIX-style (older Windows, Wine), still
-	// found under its name until the last handle closes.
-	var info fileStandardInfo
-	if windows.GetFileInformationByHandleEx(windows.Handle(f.Fd()), windows.FileStandardInfo,
-		(*byte)(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info))) == nil && info.DeletePending {
-		return false
-	}
 	a, err := f.Stat()
 	if err != nil {
 		return false
 	}
 	b, err := os.Lstat(path)
 	return err == nil && os.SameFile(a, b)
-}
-
-// fileStandardInfo is FILE_STANDARD_INFO.
-type fileStandardInfo struct {
-	AllocationSize, EndOfFile int64
-	NumberOfLinks             uint32
-	DeletePending, Directory  bool
 }
