@@ -234,7 +234,7 @@ func (h *Handle) Write(e *Entry) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), h.r.entryPath(h.id))
+		err = replaceFile(f.Name(), h.r.entryPath(h.id))
 	}
 	if err != nil {
 		os.Remove(f.Name())

@@ -123,6 +123,21 @@ func (f *fixture) ps() []map[string]any {
 	return rows
 }
 
+// untilPS waits until the rows ps lists satisfy ok, and shows the last
+// rows when they never do.
+func (f *fixture) untilPS(what string, ok func([]map[string]any) bool) {
+	f.t.Helper()
+	var rows []map[string]any
+	for deadline := time.Now().Add(waitLimit); ; time.Sleep(5 * time.Millisecond) {
+		if rows = f.ps(); ok(rows) {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("timed out after %v waiting for %s; ps lists %v", waitLimit, what, rows)
+		}
+	}
+}
+
 // entries returns the registry's entry files.
 func (f *fixture) entries() []string {
 	m, _ := filepath.Glob(filepath.Join(f.registry(), "*.json"))

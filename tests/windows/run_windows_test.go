@@ -151,8 +151,7 @@ func TestWatchdog(t *testing.T) {
 	f.start(cmd)
 	f.proc("gc.pid")
 	var runID string
-	f.until("the run in ps", func() bool {
-		rows := f.ps()
+	f.untilPS("the run", func(rows []map[string]any) bool {
 		if len(rows) == 1 {
 			runID, _ = rows[0]["run_id"].(string)
 		}
@@ -186,8 +185,7 @@ func TestPsKillReap(t *testing.T) {
 		gc := f.proc("gc.pid")
 		child := f.proc("child.pid")
 		childPID, _ := os.ReadFile(f.path("child.pid"))
-		f.until("the run in ps", func() bool {
-			rows := f.ps()
+		f.untilPS("the run", func(rows []map[string]any) bool {
 			return len(rows) == 1 && rows[0]["label"] == "wintest" && rows[0]["pid"] == float64(mustAtoi(t, string(childPID)))
 		})
 		f.cg("kill", "wintest")
@@ -294,8 +292,7 @@ func TestStreamJSONSessionID(t *testing.T) {
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	f.start(cmd)
-	f.until("the session id in ps", func() bool {
-		rows := f.ps()
+	f.untilPS("the session id", func(rows []map[string]any) bool {
 		return len(rows) == 1 && rows[0]["session_id"] == sid
 	})
 	f.touch("go")
