@@ -12,7 +12,9 @@ import (
 // guard must stop reading when a descendant kept alive holds the write end.
 // The read end is a named pipe opened for overlapped I/O, which os.NewFile
 // puts on the runtime's poller; the write end, the child's, is an ordinary
-// synchronous handle.
+// synchronous handle. No other process can write into it: the pipe has one
+// instance, taken by the write end at once, and the default DACL lets only
+// this user, SYSTEM and administrators open it for writing.
 func overlappedPipe(runID string) (r, w *os.File, err error) {
 	name, err := windows.UTF16PtrFromString(fmt.Sprintf(`\\.\pipe\claude-guard-%d-%s`, os.Getpid(), runID))
 	if err != nil {
