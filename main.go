@@ -87,16 +87,6 @@ func exitCode(err error) int {
 	}
 }
 
-func envGrace() time.Duration {
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-			return d
-		}
-		warn("ignoring CLAUDE_GUARD_GRACE=%q: not a duration like 2s or 500ms", s)
-	}
-	return 2 * time.Second
-}
-
 // guard runs one guarded command and returns the exit status to end with. A
 // child killed by a signal is mirrored by raising that signal.
 func guard(cfg launcher.Config) int {
@@ -136,17 +126,6 @@ func versionString() string {
 	return v
 }
 
-// graceFlag is --grace (env CLAUDE_GUARD_GRACE), never negative.
-func graceFlag(usage string) *cli.DurationFlag {
-	return &cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: usage,
-		Action: func(_ *cli.Context, d time.Duration) error {
-			if d < 0 {
-				return usageError{fmt.Errorf("--grace %v: a grace period cannot be negative", d)}
-			}
-			return nil
-		}}
-}
-
 func guardFlags() []cli.Flag {
 	return []cli.Flag{
 		graceFlag("time between the polite signal and SIGKILL when ending the run"),
@@ -167,7 +146,7 @@ func guardAction(c *cli.Context) error {
 	}
 	code := guard(launcher.Config{
 		Argv:            c.Args().Slice(),
-		Grace:           c.Duration("grace"),
+		Grace:           graceOf(c),
 		KeepDescendants: c.Bool("keep-descendants"),
 		Label:           c.String("label"),
 		Passthrough:     c.Bool("passthrough"),
@@ -350,7 +329,7 @@ func reapCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, errs := reaper.Reap(reg, reaper.Options{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run"),
+			res, errs := reaper.Reap(reg, reaper.Options{Grace: graceOf(c), DryRun: c.Bool("dry-run"),
 				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded")})
 			warnAll(errs)
 			if err := writeResults(c, res); err != nil {
@@ -388,7 +367,7 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := reaper.Kill(reg, c.Args().Slice(), c.Bool("all"), sig, c.Duration("grace"))
+			res, err := reaper.Kill(reg, c.Args().Slice(), c.Bool("all"), sig, graceOf(c))
 			if werr := writeResults(c, res); werr != nil {
 				return werr
 			}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/claude-guard/claude-guard/pidfile"
 )
@@ -93,11 +92,9 @@ func Doctor(in DoctorInput) Report {
 		v, ok := os.LookupEnv(name)
 		rep.Env = append(rep.Env, EnvVar{Name: name, Value: v, Set: ok})
 	}
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err != nil || d < 0 {
-			rep.problem(fmt.Sprintf("CLAUDE_GUARD_GRACE=%q is not a duration; the default 2s is used", s),
-				"export CLAUDE_GUARD_GRACE=2s")
-		}
+	if _, err := EnvGrace(); err != nil {
+		rep.problem(fmt.Sprintf("%s=%q: %v; the default %v is used", GraceEnv, os.Getenv(GraceEnv), err, DefaultGrace),
+			"export CLAUDE_GUARD_GRACE=2s")
 	}
 	return rep
 }
