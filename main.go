@@ -38,6 +38,7 @@ func main() {
 
 func realMain(args []string) int {
 	if isShim(args[0]) {
+		catchSIGPIPE()
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
 	app := newApp()
@@ -138,6 +139,7 @@ func guardFlags() []cli.Flag {
 }
 
 func guardAction(c *cli.Context) error {
+	catchSIGPIPE()
 	if c.NArg() == 0 {
 		if c.Command.Name == "run" {
 			return usageError{errors.New("run: no command given")}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -148,4 +149,21 @@ func (r *Registry) QuarantineErr() error {
 		return nil
 	}
 	return checkDir(q)
+}
+
+// syncDir flushes dir's entries (a rename into it) to disk. Windows has no
+// directory handle to sync: there it is a no-op.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -280,7 +280,14 @@ func (r *Registry) Live(id string) bool {
 func (h *Handle) ID() string { return h.id }
 
 // Write records e (atomically: temp file, then rename).
-func (h *Handle) Write(e *Entry) error {
+func (h *Handle) Write(e *Entry) error { return h.write(e, false) }
+
+// WriteDurable records e and waits until it is on disk (file and directory
+// synced), for --strict: its command starts only once the run is recorded
+// for good.
+func (h *Handle) WriteDurable(e *Entry) error { return h.write(e, true) }
+
+func (h *Handle) write(e *Entry, durable bool) error {
 	e.Schema, e.RunID = Schema, h.id
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -291,11 +298,17 @@ func (h *Handle) Write(e *Entry) error {
 		return fmt.Errorf("pidfile: %w", err)
 	}
 	_, err = f.Write(b)
+	if err == nil && durable {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), h.r.entryPath(h.id))
+	}
+	if err == nil && durable {
+		err = syncDir(h.r.dir)
 	}
 	if err != nil {
 		os.Remove(f.Name())
