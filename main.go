@@ -349,7 +349,7 @@ func killCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
 		Usage:     "end guarded runs and everything they started",
-		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id or unique prefix, a session id, a child pid or a label.\nExample: claude-guard kill --label nvim",
+		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id, a child pid, a session id, a label, or a unique prefix of a run id (4+ characters) or session id (8+).\nExample: claude-guard kill --label nvim",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},

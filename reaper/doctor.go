@@ -61,9 +61,9 @@ type RegistryReport struct {
 	// registry's: never moved or removed, only reported.
 	Strangers []string `json:"strangers,omitempty"`
 	// Newer counts entries of a newer claude-guard's schema.
-	Newer int `json:"newer"`
-	AuditLog    string `json:"audit_log"`
-	AuditBytes  int64  `json:"audit_bytes"`
+	Newer      int    `json:"newer"`
+	AuditLog   string `json:"audit_log"`
+	AuditBytes int64  `json:"audit_bytes"`
 }
 
 // Mechanism is one way of containing a run, and whether this system has it.
