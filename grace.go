@@ -17,8 +17,8 @@ import (
 
 // graceFlag is --grace, validated by the one parser.
 func graceFlag(usage string) *cli.StringFlag {
-	return &cli.StringFlag{Name: "grace", Value: reaper.DefaultGrace.String(), Usage: usage + " (default: $" + reaper.GraceEnv + ", else 2s)",
-		DefaultText: "2s",
+	return &cli.StringFlag{Name: "grace", Value: reaper.DefaultGrace.String(), Usage: usage,
+		DefaultText: "$" + reaper.GraceEnv + ", else " + reaper.DefaultGrace.String(),
 		Action: func(_ *cli.Context, s string) error {
 			if _, err := reaper.ParseGrace(s); err != nil {
 				return usageError{fmt.Errorf("--grace: %w", err)}
