@@ -40,6 +40,9 @@ func realMain(args []string) int {
 	if isShim(args[0]) {
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
+	if code, ok := fastPath(args); ok {
+		return code
+	}
 	app := newApp()
 	err := app.Run(normalizeArgs(app, args))
 	return exitCode(err)
