@@ -10,7 +10,8 @@
 //	cpu ROUNDS N NAME=COMMAND [NAME=COMMAND...]
 //
 // COMMAND is split on spaces. Prints JSON: per name the median over rounds
-// of CPU µs per launch (usage, user, system) and wall ms per launch.
+// of CPU µs per launch (usage, user, system), wall ms per launch until the
+// group emptied, and wall ms per launch of the launches alone.
 package main
 
 import (
@@ -47,7 +48,7 @@ func main() {
 		}
 		vs = append(vs, variant{name, strings.Fields(cmd)})
 	}
-	samples := map[string][][4]float64{}
+	samples := map[string][][5]float64{}
 	for r := 0; r < rounds; r++ {
 		for _, v := range vs {
 			samples[v.name] = append(samples[v.name], batch(root, v.argv, n))
@@ -57,7 +58,8 @@ func main() {
 	for _, v := range vs {
 		s := samples[v.name]
 		out[v.name] = map[string]float64{
-			"cpu_usec": median(s, 0), "user_usec": median(s, 1), "system_usec": median(s, 2), "wall_ms": median(s, 3)}
+			"cpu_usec": median(s, 0), "user_usec": median(s, 1), "system_usec": median(s, 2), "wall_ms": median(s, 3),
+			"launch_ms": median(s, 4)}
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
@@ -65,8 +67,9 @@ func main() {
 }
 
 // batch runs argv n times back to back inside a fresh cgroup and returns per
-// launch: usage, user and system µs, and wall ms (until the group emptied).
-func batch(root string, argv []string, n int) [4]float64 {
+// launch: usage, user and system µs, wall ms until the group emptied, and
+// wall ms of the launches alone (back to back, what a loop of launches waits).
+func batch(root string, argv []string, n int) [5]float64 {
 	dir := filepath.Join(root, fmt.Sprintf("claude-guard-bench-%d", os.Getpid()))
 	check(os.Mkdir(dir, 0o755))
 	defer os.Remove(dir)
@@ -87,6 +90,7 @@ func batch(root string, argv []string, n int) [4]float64 {
 		_, err = syscall.Wait4(pid, &ws, 0, nil)
 		check(err)
 	}
+	launches := time.Since(t0)
 	// Detached descendants (watchdogs) still count: wait for the group to
 	// empty. A watchdog waits at most reaper.StartupDelay plus its work.
 	deadline := time.Now().Add(60 * time.Second)
@@ -99,7 +103,8 @@ func batch(root string, argv []string, n int) [4]float64 {
 	wall := time.Since(t0)
 	st := stat(filepath.Join(dir, "cpu.stat"))
 	f := float64(n)
-	return [4]float64{st["usage_usec"] / f, st["user_usec"] / f, st["system_usec"] / f, float64(wall.Microseconds()) / 1000 / f}
+	return [5]float64{st["usage_usec"] / f, st["user_usec"] / f, st["system_usec"] / f, float64(wall.Microseconds()) / 1000 / f,
+		float64(launches.Microseconds()) / 1000 / f}
 }
 
 func populated(dir string) bool {
@@ -139,7 +144,7 @@ func unifiedMount() (string, error) {
 	return "", fmt.Errorf("no cgroup v2 mount")
 }
 
-func median(s [][4]float64, k int) float64 {
+func median(s [][5]float64, k int) float64 {
 	v := make([]float64, len(s))
 	for i := range s {
 		v[i] = s[i][k]
