@@ -31,7 +31,23 @@ type Snapshot struct {
 
 // Take reads the process table once. Only the current user's processes are
 // kept: no other process is ever a member of a run.
-func Take() (*Snapshot, error) {
+func Take() (*Snapshot, error) { return take(0) }
+
+// takeFor reads the process table to find the members of run e. Only
+// processes started since e's guard can carry its cookie: the guard made the
+// cookie up, and everything that inherited it was forked after. The
+// environment of older processes (most of the machine) is not read.
+func takeFor(e pidfile.Entry) (*Snapshot, error) {
+	boot, err := killtree.BootID()
+	if err != nil || e.BootID != boot || e.GuardStart == 0 {
+		return take(0)
+	}
+	return take(e.GuardStart)
+}
+
+// take reads the process table; the cookies only of processes started at or
+// after since (start ticks of this boot), of all when since is 0.
+func take(since uint64) (*Snapshot, error) {
 	boot, err := killtree.BootID()
 	if err != nil {
 		return nil, err
@@ -50,6 +66,9 @@ func Take() (*Snapshot, error) {
 		s.Procs = append(s.Procs, p)
 		s.byPID[p.PID] = p
 		s.byPGID[p.PGID] = append(s.byPGID[p.PGID], p)
+		if p.Start < since {
+			continue
+		}
 		if v, ok := killtree.EnvValue(p.PID, pidfile.CookieEnv); ok {
 			s.cookies[p.PID] = v
 			for _, id := range strings.Split(v, ":") {
@@ -121,7 +140,7 @@ type Result struct {
 // still there. It does not touch the registry.
 func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 	find := func() []killtree.ID {
-		s, err := Take()
+		s, err := takeFor(e)
 		if err != nil {
 			return nil
 		}
@@ -142,10 +161,12 @@ func reapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool,
 	if err != nil {
 		return Result{}, err
 	}
-	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone", snap)
+	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{})
 }
 
-func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string, snap *Snapshot) (Result, error) {
+// known is the entry as read earlier (by the run's watchdog), or zero: when
+// the entry is gone by now, its guard's identity still narrows the sweep.
+func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string, snap *Snapshot, known pidfile.Entry) (Result, error) {
 	e, err := reg.Read(h.ID())
 	switch {
 	case errors.Is(err, pidfile.ErrGone):
@@ -153,6 +174,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		// cookie sweep to its watchdog, or died before recording its child.
 		// The cookie is all there is to go by.
 		e = pidfile.Entry{RunID: h.ID()}
+		if known.RunID == h.ID() {
+			e.GuardPID, e.GuardStart, e.BootID = known.GuardPID, known.GuardStart, known.BootID
+		}
 		why = "only the run id left: swept by cookie"
 	case err != nil:
 		h.Close()
@@ -223,6 +247,10 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 // cookie; one that died has not, and what is left of its run is reaped. The grace period
 // is capped so a run is gone within about two seconds of its guard's death.
 func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error) {
+	return watch(reg, id, grace, pidfile.Entry{})
+}
+
+func watch(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.Entry) (Result, error) {
 	h, err := reg.WaitLock(id)
 	if err != nil {
 		if errors.Is(err, pidfile.ErrGone) {
@@ -230,7 +258,7 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 		}
 		return Result{}, err
 	}
-	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil)
+	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, known)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line
@@ -273,7 +301,7 @@ func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
 	watched := make(chan struct{})
 	var err error
 	go func() {
-		_, err = Watch(reg, id, grace)
+		_, err = watch(reg, id, grace, e)
 		close(watched)
 	}()
 	select {
