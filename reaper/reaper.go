@@ -308,12 +308,20 @@ func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
 	case <-watched:
 		// The guard lets go of its lock just before it exits: let it
 		// finish exiting before reaping others competes for the CPU.
-		for deadline := time.Now().Add(100 * time.Millisecond); guard.PID > 0 && killtree.Alive(guard) && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
+		if guard.PID > 0 {
+			waitExit(guard, 100*time.Millisecond)
 		}
 	case <-time.After(StartupDelay):
 	}
 	Stale(reg, grace, false)
 	<-watched
 	return err
+}
+
+// pollExit waits until process id has exited, at most d, looking every
+// millisecond.
+func pollExit(id killtree.ID, d time.Duration) {
+	for deadline := time.Now().Add(d); killtree.Alive(id) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 }
