@@ -140,7 +140,7 @@ func (g *guard) killAll() {
 // reaped under its own lock, so an interrupted reap is resumed too.
 func (g *guard) reapEarlier() {
 	if reg, _ := g.rec.registry(); reg != nil {
-		time.AfterFunc(reaper.StartupDelay, func() { reaper.Stale(reg, g.cfg.Grace, false) })
+		time.AfterFunc(reaper.StartupDelay, func() { reaper.StartupReap(reg, g.cfg.Grace) })
 	}
 }
 

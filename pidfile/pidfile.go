@@ -408,6 +408,45 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 
 const quarantineDir = "quarantine"
 
+// QuarantineEntry moves run id's entry, found to be no valid entry, aside
+// (as List does) and says where to.
+func (r *Registry) QuarantineEntry(id string, why error) error {
+	if !ValidRunID(id) {
+		return fmt.Errorf("pidfile: bad run id %q", id)
+	}
+	return r.quarantine(id+".json", why)
+}
+
+// EachLock calls fn with batches of the run ids whose lock file is in the
+// registry, reading the directory a batch at a time, so a registry of any
+// size is walked in little memory. fn returns false to stop. Every run has
+// a lock file for as long as it has an entry.
+func (r *Registry) EachLock(batch int, fn func(ids []string) bool) error {
+	d, err := os.Open(r.dir)
+	if err != nil {
+		return fmt.Errorf("pidfile: %w", err)
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(batch)
+		var ids []string
+		for _, n := range names {
+			if id, ok := strings.CutSuffix(n, ".lock"); ok && ValidRunID(id) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 0 && !fn(ids) {
+			return nil
+		}
+		if err == io.EOF || (err == nil && len(names) == 0) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("pidfile: read %s: %w", r.dir, err)
+		}
+	}
+}
+
 // quarantine moves a bad file aside so it is reported once, not on every
 // listing, and can still be looked at.
 func (r *Registry) quarantine(name string, why error) error {

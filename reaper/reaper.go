@@ -169,6 +169,11 @@ func reapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool,
 func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string, snap *Snapshot, known pidfile.Entry) (Result, error) {
 	e, err := reg.Read(h.ID())
 	switch {
+	case errors.As(err, new(*pidfile.BadFileError)):
+		// Not a valid entry: moved aside, the run is swept by its cookie.
+		reg.QuarantineEntry(h.ID(), err)
+		e = pidfile.Entry{RunID: h.ID()}
+		why = "entry unreadable, quarantined: swept by cookie"
 	case errors.Is(err, pidfile.ErrGone):
 		// A lock without an entry: the guard ended cleanly and left the
 		// cookie sweep to its watchdog, or died before recording its child.
@@ -240,6 +245,51 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 	}
 	return out, errs
 }
+
+// StartupReap reaps every stale run, as Stale does, in little memory and
+// without reading the entries of live runs: it takes the locks of a batch
+// of runs first (a lock that can be taken is a run whose guard is gone), then
+// reads and reaps only those, with one snapshot of the process table per
+// batch, taken after their guards were seen gone.
+func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
+	var errs []error
+	err := reg.EachLock(startupBatch, func(ids []string) bool {
+		var held []*pidfile.Handle
+		for _, id := range ids {
+			h, err := reg.TryLock(id)
+			switch {
+			case err == nil:
+				held = append(held, h)
+			case !errors.Is(err, pidfile.ErrLive) && !errors.Is(err, pidfile.ErrGone):
+				errs = append(errs, err)
+			}
+		}
+		if len(held) == 0 {
+			return true
+		}
+		snap, err := Take()
+		if err != nil {
+			for _, h := range held {
+				h.Close()
+			}
+			errs = append(errs, err)
+			return false
+		}
+		for _, h := range held {
+			if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{}); err != nil && !errors.Is(err, pidfile.ErrGone) {
+				errs = append(errs, err)
+			}
+		}
+		return true
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// startupBatch is how many runs a startup reap holds at once.
+const startupBatch = 128
 
 // Watch is the watchdog of run id: it blocks until the run's guard lets go of
 // its lock. A guard that ended cleanly has removed its files by then, or its
@@ -313,7 +363,7 @@ func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
 		}
 	case <-time.After(StartupDelay):
 	}
-	Stale(reg, grace, false)
+	StartupReap(reg, grace)
 	<-watched
 	return err
 }
