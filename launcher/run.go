@@ -29,6 +29,13 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 		t := time.NewTicker(treeEvery)
 		defer t.Stop()
 		for {
+			// The entry already holds the child, all there is at its
+			// start: the first look is one period in, off the launch.
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
 			if sessPath != "" {
 				if fi, err := os.Stat(sessPath); err == nil && !fi.ModTime().Equal(sessMod) {
 					sessMod = fi.ModTime()
@@ -42,11 +49,6 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 				}
 			}
 			rec.setTree(tree)
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
 		}
 	}()
 	return stop
