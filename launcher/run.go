@@ -98,8 +98,9 @@ func (g *guard) members() []killtree.ID {
 	if g.sweepLater() {
 		return ids
 	}
-	if s, err := reaper.Take(); err == nil {
-		for _, p := range s.Members(g.rec.snapshot()) {
+	e := g.rec.snapshot()
+	if s, err := reaper.TakeFor(e); err == nil {
+		for _, p := range s.Members(e) {
 			if !g.exclude(p) {
 				ids = append(ids, p.ID)
 			}

@@ -34,11 +34,11 @@ type Snapshot struct {
 // kept: no other process is ever a member of a run.
 func Take() (*Snapshot, error) { return take(0) }
 
-// takeFor reads the process table to find the members of run e. Only
+// TakeFor reads the process table to find the members of run e. Only
 // processes started since e's guard can carry its cookie: the guard made the
 // cookie up, and everything that inherited it was forked after. The
 // environment of older processes (most of the machine) is not read.
-func takeFor(e pidfile.Entry) (*Snapshot, error) {
+func TakeFor(e pidfile.Entry) (*Snapshot, error) {
 	boot, err := killtree.BootID()
 	if err != nil || e.BootID != boot || e.GuardStart == 0 {
 		return take(0)
@@ -141,7 +141,7 @@ type Result struct {
 // still there. It does not touch the registry.
 func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 	find := func() []killtree.ID {
-		s, err := takeFor(e)
+		s, err := TakeFor(e)
 		if err != nil {
 			return nil
 		}

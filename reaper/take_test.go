@@ -32,7 +32,7 @@ func TestTakeForReadsCookiesSinceTheGuard(t *testing.T) {
 	}
 	member := func(guardStart uint64) bool {
 		e := pidfile.Entry{RunID: runID, BootID: boot, GuardStart: guardStart}
-		s, err := takeFor(e)
+		s, err := TakeFor(e)
 		if err != nil {
 			t.Fatal(err)
 		}
