@@ -44,6 +44,18 @@ echo "bench: building" >&2
 go build -tags urfave_cli_no_docs -o "$BIN/claude-guard" .
 for p in stale producer latency reapbench rss hop cpu first; do go build -o "$BIN/$p" "./bench/$p"; done
 G=$BIN/claude-guard
+# The guard as it was before issue 15, measured side by side for the CPU goal
+# (halved): BENCH_BASE=none skips it.
+BASE=${BENCH_BASE:-3b0ce1a}
+GB=
+if [ "$BASE" != none ] && git cat-file -e "$BASE^{commit}" 2>/dev/null; then
+	mkdir -p "$WORK/base"
+	git archive "$BASE" | tar -x -C "$WORK/base"
+	(cd "$WORK/base" && go build -tags urfave_cli_no_docs -o "$BIN/claude-guard-before" .)
+	GB=$BIN/claude-guard-before
+fi
+before=() hfbefore=()
+[ -z "$GB" ] || { before=(guard-before="$GB /bin/true"); hfbefore=(-n guard-before "$GB /bin/true"); }
 STALE="$BIN/stale $CLAUDE_GUARD_HOME"
 HF=(hyperfine --style none --time-unit millisecond)
 
@@ -67,7 +79,8 @@ launch() { # STATE: one hyperfine run per round, all variants side by side
 	for r in $(seq "$ROUNDS"); do
 		"${HF[@]}" -N --warmup 20 --runs "${BENCH_LAUNCHES:-200}" --export-json "$RES/launch-$1-$r.json" \
 			-n direct /bin/true -n tini "$TINI -s -- /bin/true" \
-			-n guard "$G /bin/true" -n guard-no-watchdog "$G --no-watchdog /bin/true" 2>&1 >/dev/null | grep -v -e "Statistical outliers" -e "^ *$" >&2 || true
+			-n guard "$G /bin/true" -n guard-no-watchdog "$G --no-watchdog /bin/true" \
+			"${hfbefore[@]}" 2>&1 >/dev/null | grep -v -e "Statistical outliers" -e "^ *$" >&2 || true
 	done
 }
 quiesce() { $STALE -1; } # wait for this registry's watchdogs to finish
@@ -104,10 +117,13 @@ quiesce
 
 # CPU per launch, the whole tree (watchdog included): every process a launch
 # starts is born into a fresh cgroup v2 group, read once the group is empty.
+# watchdog-alone is a watchdog process by itself, for a run that has gone:
+# its start, its look at the registry (the startup reap) and its exit.
 echo "bench: CPU per launch (cgroup v2)" >&2
 $STALE 0
 if ! "$BIN/cpu" "$ROUNDS" 100 direct=/bin/true tini="$TINI -s -- /bin/true" guard="$G /bin/true" \
-	guard-no-watchdog="$G --no-watchdog /bin/true" >"$RES/cpu.json"; then
+	guard-no-watchdog="$G --no-watchdog /bin/true" watchdog-alone="$G __watchdog $CLAUDE_GUARD_HOME 0000000000000000000" \
+	"${before[@]}" >"$RES/cpu.json"; then
 	echo "bench: no cgroup v2 here; CPU per launch not measured" >&2
 	echo '{}' >"$RES/cpu.json"
 fi

@@ -61,7 +61,11 @@ func main() {
 			continue
 		}
 		sd, stt := med(st.key, "direct"), med(st.key, "tini")
-		for _, c := range []struct{ name, label string }{{"guard", "guard"}, {"guard-no-watchdog", "guard --no-watchdog"}} {
+		for _, c := range []struct{ name, label string }{{"guard", "guard"}, {"guard-no-watchdog", "guard --no-watchdog"},
+			{"guard-before", "the guard at " + cpuBaselineCommit + " (before issue 15)"}} {
+			if med(st.key, c.name) == 0 {
+				continue
+			}
 			r := ratio(st.key, c.name)
 			row(fmt.Sprintf("launch /bin/true back to back, %s: %s", st.label, c.label),
 				fmt.Sprintf("direct %.3f ms, tini -s %.3f ms (adds %.3f ms)", sd, stt, stt-sd),
@@ -91,6 +95,19 @@ func main() {
 				fmt.Sprintf("%.1f× tini's added CPU", r),
 				fmt.Sprintf("≤ %.1f× (half of %s's %.1f×)", cpuBaseline[c.name]/2, cpuBaselineCommit, cpuBaseline[c.name]),
 				r <= cpuBaseline[c.name]/2)
+		}
+		if b := us("guard-before"); b > 0 {
+			r := (us("guard") - us("direct")) / (b - us("direct"))
+			row("CPU per launch back to back, whole tree: guard vs the guard before issue 15, same run",
+				fmt.Sprintf("guard at %s: %.0f µs (adds %.0f µs)", cpuBaselineCommit, b, b-us("direct")),
+				fmt.Sprintf("%.0f µs (adds %.0f µs)", us("guard"), us("guard")-us("direct")),
+				fmt.Sprintf("%.2f× the added CPU before", r), "≤ 0.5×", r <= 0.5)
+		}
+		if m, ok := cpu["watchdog-alone"].(map[string]any); ok {
+			w := num(m["cpu_usec"])
+			row("CPU of one watchdog process by itself (start, startup reap of an empty registry, exit)",
+				fmt.Sprintf("direct /bin/true %.0f µs", us("direct")), fmt.Sprintf("%.0f µs", w),
+				fmt.Sprintf("%.0f%% of a guarded launch", 100*w/us("guard")), "reported", true)
 		}
 	}
 	var first map[string]any
@@ -144,6 +161,9 @@ func main() {
 	bars := []bar{{"direct exec", d}, {"tini -s --", t}, {"guard", med("empty", "guard")},
 		{"guard --no-watchdog", med("empty", "guard-no-watchdog")}, {"guard, 50 live runs", med("live50", "guard")},
 		{"guard, 1,000 reaped", med("reaped1000", "guard")}}
+	if b := med("empty", "guard-before"); b > 0 {
+		bars = append(bars, bar{"guard at " + cpuBaselineCommit + " (before)", b})
+	}
 	check(os.WriteFile(filepath.Join(res, "launch.svg"), []byte(chart(bars, d+2.5*tiniAdd)), 0o644))
 
 	md, err := os.ReadFile(mdPath)
