@@ -408,6 +408,34 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 
 const quarantineDir = "quarantine"
 
+// sweepFile is the registry-wide lock a sweep for ended runs' cookies is
+// made under (a dot file: no listing looks at it).
+const sweepFile = ".sweep"
+
+// SweepLock blocks until it holds the registry's sweep lock; release lets
+// go of it. The kernel lets go of it too when its holder dies.
+func (r *Registry) SweepLock() (release func(), err error) {
+	f, err := os.OpenFile(filepath.Join(r.dir, sweepFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("pidfile: %w", err)
+	}
+	if err := lockFile(f, true); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("pidfile: lock %s: %w", f.Name(), err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// HasLock reports whether run id's lock file is still there: the run has not
+// been reaped or removed.
+func (r *Registry) HasLock(id string) bool {
+	if !ValidRunID(id) {
+		return false
+	}
+	_, err := os.Lstat(r.lockPath(id))
+	return err == nil
+}
+
 // QuarantineEntry moves run id's entry, found to be no valid entry, aside
 // (as List does) and says where to.
 func (r *Registry) QuarantineEntry(id string, why error) error {

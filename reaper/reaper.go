@@ -309,7 +309,53 @@ func watch(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.
 		}
 		return Result{}, err
 	}
+	if _, rerr := reg.Read(id); errors.Is(rerr, pidfile.ErrGone) {
+		// A guard starts its watchdog once the entry is written; with the
+		// lock free and the entry gone, the guard ended cleanly and handed
+		// over only the sweep for its cookie (or its entry could not be
+		// written: a sweep by cookie is all there is to do then too).
+		// Runs ending about now share that sweep.
+		h.Close()
+		var guard killtree.ID
+		if known.RunID == id {
+			guard = killtree.ID{PID: known.GuardPID, Start: known.GuardStart}
+		}
+		return Result{}, sweepShared(reg, id, grace, guard)
+	}
 	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, known)
+}
+
+// sweepWindow is how long the holder of the sweep lock waits for other runs
+// to end before it sweeps: runs launched back to back then share one scan of
+// the process table instead of one each.
+const sweepWindow = 50 * time.Millisecond
+
+// sweepShared sweeps for the cookie of run id, ended cleanly, together with
+// the other runs that end about now. Under the registry's sweep lock: if run
+// id is still in the registry, wait sweepWindow, then reap every run whose
+// lock is free (StartupReap), one snapshot per batch. A watchdog that finds
+// its run gone once it holds the lock has had it swept by the holder before.
+// Without the lock the run is swept alone, as before.
+func sweepShared(reg *pidfile.Registry, id string, grace time.Duration, guard killtree.ID) error {
+	if guard.PID > 0 {
+		waitExit(guard, 100*time.Millisecond)
+	}
+	release, err := reg.SweepLock()
+	if err != nil {
+		h, lerr := reg.TryLock(id)
+		if lerr != nil {
+			return nil // taken by another reaper, or gone
+		}
+		_, err = reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, pidfile.Entry{})
+		return err
+	}
+	defer release()
+	if !reg.HasLock(id) {
+		return nil
+	}
+	time.Sleep(sweepWindow)
+	errs := StartupReap(reg, min(grace, WatchdogGrace))
+	return errors.Join(errs...)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line
