@@ -408,20 +408,13 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 
 const quarantineDir = "quarantine"
 
-// sweepFile is the registry-wide lock a sweep for ended runs' cookies is
-// made under (a dot file: no listing looks at it).
-const sweepFile = ".sweep"
-
-// SweepLock blocks until it holds the registry's sweep lock; release lets
-// go of it. The kernel lets go of it too when its holder dies.
+// SweepLock blocks until it holds the registry's sweep lock (a lock on the
+// directory itself, so no file is left behind); release lets go of it. The
+// kernel lets go of it too when its holder dies. Not on Windows.
 func (r *Registry) SweepLock() (release func(), err error) {
-	f, err := os.OpenFile(filepath.Join(r.dir, sweepFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := lockDir(r.dir)
 	if err != nil {
-		return nil, fmt.Errorf("pidfile: %w", err)
-	}
-	if err := lockFile(f, true); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("pidfile: lock %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("pidfile: sweep lock: %w", err)
 	}
 	return func() { f.Close() }, nil
 }
