@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -276,11 +277,22 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 			errs = append(errs, err)
 			return false
 		}
+		// Side by side: a run whose processes wait out the grace period
+		// must not hold up the others, whose locks this reap now holds.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
 		for _, h := range held {
-			if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{}); err != nil && !errors.Is(err, pidfile.ErrGone) {
-				errs = append(errs, err)
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{}); err != nil && !errors.Is(err, pidfile.ErrGone) {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
 		}
+		wg.Wait()
 		return true
 	})
 	if err != nil {
@@ -415,7 +427,7 @@ func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
 		}
 	case <-time.After(StartupDelay):
 	}
-	StartupReap(reg, grace)
+	StartupReap(reg, min(grace, WatchdogGrace)) // crashed runs: no time to wait out, as for its own
 	<-watched
 	return err
 }
