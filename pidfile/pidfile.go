@@ -403,7 +403,15 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 	if boot != "" && e.BootID != "" && e.BootID != boot {
 		return Listed{Entry: e}, true, nil
 	}
-	return Listed{Entry: e, Live: r.Live(id)}, true, nil
+	live := r.Live(id)
+	if !live && e.PID != 0 {
+		// A guard ending cleanly removes its entry, then lets go of its
+		// lock: read before and probed after, it is no stale run.
+		if _, err := os.Lstat(r.entryPath(id)); errors.Is(err, os.ErrNotExist) {
+			return Listed{}, false, nil
+		}
+	}
+	return Listed{Entry: e, Live: live}, true, nil
 }
 
 const quarantineDir = "quarantine"
