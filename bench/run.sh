@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every claude-guard benchmark once, against baselines on this machine,
 # writes the raw figures to bench/results/ and regenerates the table and the
-# chart in BENCHMARKS.md. Takes about 8-12 minutes on a shared 2-core machine.
+# chart in BENCHMARKS.md. Takes 2.5 minutes on a 2-core VM at load 20, longer under load.
 #
 # Usage: bench/run.sh [launch]
 #   launch: only the launch measures of issue 15 (back to back launches, CPU
 #   per launch, time to first instruction, watchdog RSS, ps over 10,000
-#   entries; about 3-5 minutes); the other rows keep their last figures.
+#   entries; 2-5 minutes); the other rows keep their last figures.
 # BENCH_ROUNDS (default 3) and BENCH_LAUNCHES (default 200) size the launch runs.
 # Needs: hyperfine, tini (apt-get install hyperfine tini), strace, jq, and
 # cgroup v2 for the CPU figures. Not run in CI.
