@@ -41,6 +41,9 @@ func realMain(args []string) int {
 		catchSIGPIPE()
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
+	if code, ok := fastPath(args); ok {
+		return code
+	}
 	app := newApp()
 	err := app.Run(normalizeArgs(app, args))
 	return exitCode(err)

@@ -29,6 +29,13 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 		t := time.NewTicker(treeEvery)
 		defer t.Stop()
 		for {
+			// The entry already holds the child, all there is at its
+			// start: the first look is one period in, off the launch.
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
 			if sessPath != "" {
 				if fi, err := os.Stat(sessPath); err == nil && !fi.ModTime().Equal(sessMod) {
 					sessMod = fi.ModTime()
@@ -42,11 +49,6 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 				}
 			}
 			rec.setTree(tree)
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
 		}
 	}()
 	return stop
@@ -96,8 +98,9 @@ func (g *guard) members() []killtree.ID {
 	if g.sweepLater() {
 		return ids
 	}
-	if s, err := reaper.Take(); err == nil {
-		for _, p := range s.Members(g.rec.snapshot()) {
+	e := g.rec.snapshot()
+	if s, err := reaper.TakeFor(e); err == nil {
+		for _, p := range s.Members(e) {
 			if !g.exclude(p) {
 				ids = append(ids, p.ID)
 			}
@@ -140,7 +143,7 @@ func (g *guard) killAll() {
 // reaped under its own lock, so an interrupted reap is resumed too.
 func (g *guard) reapEarlier() {
 	if reg, _ := g.rec.registry(); reg != nil {
-		time.AfterFunc(reaper.StartupDelay, func() { reaper.Stale(reg, g.cfg.Grace, false) })
+		time.AfterFunc(reaper.StartupDelay, func() { reaper.StartupReap(reg, g.cfg.Grace) })
 	}
 }
 

@@ -488,6 +488,13 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 		return Listed{Entry: e, NoLock: !r.hasLock(id)}, true, lockErr
 	}
 	l := Listed{Entry: e, Live: r.Live(id)}
+	if !l.Live && e.PID != 0 {
+		// A guard ending cleanly removes its entry, then lets go of its
+		// lock: read before and probed after, it is no stale run.
+		if _, err := os.Lstat(r.entryPath(id)); errors.Is(err, os.ErrNotExist) {
+			return Listed{}, false, lockErr
+		}
+	}
 	l.NoLock = !l.Live && !r.hasLock(id)
 	return l, true, lockErr
 }
@@ -524,6 +531,66 @@ func (r *Registry) quarantineEntry(id string, why error) error {
 }
 
 const quarantineDir = "quarantine"
+
+// SweepLock blocks until it holds the registry's sweep lock (a lock on the
+// directory itself, so no file is left behind); release lets go of it. The
+// kernel lets go of it too when its holder dies. Not on Windows.
+func (r *Registry) SweepLock() (release func(), err error) {
+	f, err := lockDir(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("pidfile: sweep lock: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// HasLock reports whether run id's lock file is still there: the run has not
+// been reaped or removed.
+func (r *Registry) HasLock(id string) bool {
+	if !ValidRunID(id) {
+		return false
+	}
+	_, err := os.Lstat(r.lockPath(id))
+	return err == nil
+}
+
+// QuarantineEntry moves run id's entry, found to be no valid entry, aside
+// (as List does) and says where to.
+func (r *Registry) QuarantineEntry(id string, why error) error {
+	if !ValidRunID(id) {
+		return fmt.Errorf("pidfile: bad run id %q", id)
+	}
+	return r.quarantine(id+".json", why)
+}
+
+// EachLock calls fn with batches of the run ids whose lock file is in the
+// registry, reading the directory a batch at a time, so a registry of any
+// size is walked in little memory. fn returns false to stop. Every run has
+// a lock file for as long as it has an entry.
+func (r *Registry) EachLock(batch int, fn func(ids []string) bool) error {
+	d, err := os.Open(r.dir)
+	if err != nil {
+		return fmt.Errorf("pidfile: %w", err)
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(batch)
+		var ids []string
+		for _, n := range names {
+			if id, ok := strings.CutSuffix(n, ".lock"); ok && ValidRunID(id) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 0 && !fn(ids) {
+			return nil
+		}
+		if err == io.EOF || (err == nil && len(names) == 0) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("pidfile: read %s: %w", r.dir, err)
+		}
+	}
+}
 
 // quarantine moves a bad file aside so it is reported once, not on every
 // listing, and can still be looked at.
