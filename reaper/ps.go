@@ -105,7 +105,10 @@ func unguarded(s *Snapshot) []Row {
 			}
 			if sess := ReadSessionsFile(f, pid, p.Start); sess != "" {
 				add(sess, p)
-				trees[sess].PID = pid
+				// add skips a guarded claude: no tree of its own then.
+				if t := trees[sess]; t != nil {
+					t.PID = pid
+				}
 			}
 		}
 	}
