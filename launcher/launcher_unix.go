@@ -43,10 +43,12 @@ type guard struct {
 	watchdog  killtree.ID    // guarded by watchMu
 	subreaper bool           // orphans of the run come back to the guard
 	own       chan os.Signal // signals the guard handles itself
+	daemon    *daemonOut     // claude's background daemon: not the run's
 }
 
 func run(cfg Config, path string, rec *record) (Status, error) {
-	g := &guard{cfg: cfg, rec: rec, tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}
+	g := &guard{cfg: cfg, rec: rec, tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16),
+		daemon: newDaemonOut()}
 	// SIGPIPE is caught so a reader of stdout going away is an EPIPE for the
 	// copier, not the guard's death.
 	signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
@@ -106,11 +108,14 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 			close(watchdogUp)
 		}()
 	}
-	stopWatch := watchRun(rec, g.child, g.exclude)
+	reg, _ := rec.registry()
+	takeDaemonOut := func() { g.daemon.takeDaemonOut(reg) }
+	stopWatch := watchRun(rec, g.child, takeDaemonOut, g.exclude)
 
 	st := g.loop(events, kick)
 	close(stopWatch)
 	<-watchdogUp
+	takeDaemonOut()
 	g.cleanup()
 	if g.tty {
 		takeTerminal()

@@ -34,6 +34,7 @@ type guard struct {
 	watchdog  killtree.ID // guarded by watchMu
 	job       *job        // nil: no job object could be had
 	subreaper bool        // always false: Windows has none
+	daemon    *daemonOut  // always nil: claude's daemon is not watched here
 }
 
 // run starts the child in a job object. The child stays in the guard's
@@ -118,7 +119,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		copied = make(chan struct{})
 		go copyStdout(pr, rec, copied)
 	}
-	stopWatch := watchRun(rec, g.child, g.exclude)
+	stopWatch := watchRun(rec, g.child, nil, g.exclude)
 	st := g.wait(p)
 	close(stopWatch)
 	g.cleanup()

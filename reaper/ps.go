@@ -16,6 +16,7 @@ import (
 // tree.
 type Row struct {
 	RunID     string    `json:"run_id"`
+	Kind      string    `json:"kind"`  // run, daemon (claude's background daemon), unguarded
 	State     string    `json:"state"` // running, stale, unguarded, orphaned
 	PID       int       `json:"pid"`
 	GuardPID  int       `json:"guard_pid"`
@@ -28,6 +29,9 @@ type Row struct {
 	Model     string    `json:"model"`
 	Processes int       `json:"processes"`
 	RSSBytes  uint64    `json:"rss_bytes"`
+	// claude's daemon only: its configuration directory and sessions
+	ConfigDir string            `json:"config_dir,omitempty"`
+	Sessions  []pidfile.Session `json:"sessions,omitempty"`
 
 	members []killtree.Proc
 }
@@ -48,10 +52,16 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 		if r.PID == 0 {
 			continue // only its id is known: starting, or being swept
 		}
-		row := Row{RunID: r.RunID, State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
+		row := Row{RunID: r.RunID, Kind: "run", State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
 			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}
 		if r.Live && r.BootID == snap.BootID {
 			row.State = "running"
+		}
+		if r.Kind == pidfile.KindDaemon {
+			row.Kind, row.ConfigDir, row.Sessions = pidfile.KindDaemon, r.ConfigDir, r.Sessions
+			if d := snap.daemons[r.ConfigDir]; d != nil && d.ID.PID == r.PID && d.ID.Start == r.Start {
+				row.Sessions = d.Sessions // fresher than the record
+			}
 		}
 		row.setMembers(snap.Members(r.Entry))
 		rows = append(rows, row)
@@ -80,12 +90,12 @@ func unguarded(s *Snapshot) []Row {
 	}
 	trees := map[string]*Row{}
 	add := func(sess string, p killtree.Proc) {
-		if _, guarded := s.cookies[p.PID]; guarded {
+		if _, guarded := s.cookies[p.PID]; guarded || s.inDaemon[p.PID] {
 			return
 		}
 		t := trees[sess]
 		if t == nil {
-			t = &Row{SessionID: sess, State: "unguarded"}
+			t = &Row{Kind: "unguarded", SessionID: sess, State: "unguarded"}
 			trees[sess] = t
 		}
 		for _, m := range t.members {
@@ -134,7 +144,7 @@ func unguarded(s *Snapshot) []Row {
 			t.State = "orphaned"
 		}
 		for _, p := range killtree.Descendants(root.PID) {
-			if _, guarded := s.cookies[p.PID]; !guarded {
+			if _, guarded := s.cookies[p.PID]; !guarded && !s.inDaemon[p.PID] {
 				t.members = append(t.members, p)
 			}
 		}

@@ -27,6 +27,13 @@ type Snapshot struct {
 	byPID    map[int]killtree.Proc
 	byPGID   map[int][]killtree.Proc
 	byCookie map[string][]killtree.Proc
+
+	// claude's background daemons: never members of a run
+	env      map[int][2]string // cookie carriers: their claude config dir, session id
+	daemons  map[string]*Daemon
+	inDaemon map[int]bool
+	kids     map[int][]killtree.Proc
+	fullEnv  map[int][2]string
 }
 
 // Take reads the process table once. Only the current user's processes are
@@ -41,7 +48,8 @@ func Take() (*Snapshot, error) {
 		return nil, err
 	}
 	s := &Snapshot{BootID: boot, cookies: map[int]string{}, byPID: map[int]killtree.Proc{},
-		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]killtree.Proc{}}
+		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]killtree.Proc{}, env: map[int][2]string{}}
+	dirs := map[string]bool{}
 	uid := os.Geteuid()
 	for _, p := range all {
 		if p.UID != uid || p.Zombie {
@@ -50,26 +58,38 @@ func Take() (*Snapshot, error) {
 		s.Procs = append(s.Procs, p)
 		s.byPID[p.PID] = p
 		s.byPGID[p.PGID] = append(s.byPGID[p.PGID], p)
-		if v, ok := killtree.EnvValue(p.PID, pidfile.CookieEnv); ok {
+		env := killtree.EnvValues(p.PID, pidfile.CookieEnv, "CLAUDE_CONFIG_DIR", "HOME", "CLAUDE_CODE_SESSION_ID")
+		if v := env[0]; v != "" {
 			s.cookies[p.PID] = v
+			dir := configDirOf(env[1], env[2])
+			s.env[p.PID] = [2]string{dir, env[3]}
+			if dir != "" {
+				dirs[dir] = true
+			}
 			for _, id := range strings.Split(v, ":") {
 				s.byCookie[id] = append(s.byCookie[id], p)
 			}
 		}
 	}
+	s.findDaemons(dirs)
 	return s, nil
 }
 
 // Members returns what is left of run e in s: its recorded child and tree
 // (where pid, start ticks and boot id all match), members of its process group
 // started since the run began, and every process carrying its cookie. The
-// guard itself and the caller are never members.
+// guard itself and the caller are never members, nor is claude's background
+// daemon or anything of its (daemon.go), whatever cookie it carries: the
+// members of a daemon's own entry are its tree.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
+	if e.Kind == pidfile.KindDaemon {
+		return s.daemonMembers(e)
+	}
 	self := os.Getpid()
 	seen := map[int]bool{}
 	var out []killtree.Proc
 	add := func(p killtree.Proc) {
-		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] {
+		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] || s.inDaemon[p.PID] {
 			return
 		}
 		seen[p.PID] = true
@@ -202,6 +222,14 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 			if snap, err = Take(); err != nil {
 				return out, append(errs, err)
 			}
+		}
+		if r.Kind == pidfile.KindDaemon && snap.daemonRuns(r.Entry) {
+			// Its watcher died, the daemon did not: watch it again, never
+			// end it as stale.
+			if StartDaemonWatcher != nil && !dryRun {
+				StartDaemonWatcher(reg, r.ConfigDir)
+			}
+			continue
 		}
 		res, err := reapRun(reg, r.RunID, grace, dryRun, snap)
 		switch {
