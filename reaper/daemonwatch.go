@@ -166,7 +166,9 @@ func (w *daemonWatcher) follow(d Daemon) (crashed bool) {
 	ew := newExitWaiter(d.ID)
 	defer ew.close()
 	for !ew.wait(daemonPoll) {
-		if now, ok := FindDaemon(w.cfgDir); ok && now.ID == d.ID {
+		// its own tree only: tools that left it are found by their
+		// session at the end, with one scan of every process
+		if now, ok := DaemonNear(w.cfgDir, d.ID.PID); ok && now.ID == d.ID {
 			w.record(now)
 		}
 	}

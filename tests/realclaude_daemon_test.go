@@ -221,10 +221,18 @@ func (s *dmScenario) startBg() (worker, tool int) {
 	if err != nil || !strings.Contains(out, "backgrounded") {
 		s.t.Fatalf("claude-guard claude --bg: %v, stdout %q", err, out)
 	}
-	if !rcWaitFor(s.t, 60*time.Second, func() bool { s.note(); return len(rcFindMarked(s.marker)) > 0 }) {
+	// the tool is the tail itself, not the Bash tool's shell around it
+	if !rcWaitFor(s.t, 60*time.Second, func() bool {
+		s.note()
+		for _, pid := range rcFindMarked(s.marker) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.HasPrefix(b, []byte("tail\x00")) {
+				tool = pid
+			}
+		}
+		return tool != 0
+	}) {
 		s.t.Fatalf("the background session never ran its tool; ps: %+v", s.ps())
 	}
-	tool = rcFindMarked(s.marker)[0]
 	if worker = s.bgWorker(); worker == 0 {
 		s.t.Fatal("no worker of kind bg in claude's sessions files")
 	}
@@ -284,6 +292,7 @@ func TestRealClaudeDaemonOutlivesRuns(t *testing.T) {
 	for time.Since(guardEnded) < 8*time.Second {
 		for what, pid := range map[string]int{"daemon": daemon, "session worker": worker, "session's tool": tool} {
 			if !alive(pid) {
+				rcWaitFor(t, 3*time.Second, func() bool { return strings.Contains(s.audit(), strconv.Itoa(pid)) })
 				t.Fatalf("%s %d died %v after the guard that started it exited; audit:\n%s", what, pid,
 					time.Since(guardEnded).Round(time.Millisecond), s.audit())
 			}
