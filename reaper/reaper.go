@@ -178,6 +178,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		h.Close()
 		return Result{}, err
 	}
+	if e.Kind == pidfile.KindDaemon {
+		event, why = pidfile.EventDaemon, "claude's daemon and its watcher gone: what it left"
+	}
 	if dryRun {
 		h.Close()
 		r := Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label, Why: why, DryRun: true}
