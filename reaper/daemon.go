@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -178,7 +179,27 @@ func (d *Daemon) readSessions() {
 	for _, ss := range d.Sessions {
 		d.sessIDs[ss.ID] = true
 	}
+	// A session moved to the background (the TUI's ←, "Move to background
+	// and exit") runs in a worker that resumes the foreground session
+	// (--fork-session --resume <its transcript>): the tools that session
+	// left running are handed over with it.
+	for _, p := range d.Procs {
+		args := killtree.Cmdline(p.PID)
+		for i, a := range args {
+			v, ok := strings.CutPrefix(a, "--resume=")
+			if a == "--resume" && i+1 < len(args) {
+				v, ok = args[i+1], true
+			}
+			if ok {
+				for _, id := range uuidRE.FindAllString(v, -1) {
+					d.sessIDs[id] = true
+				}
+			}
+		}
+	}
 }
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // daemonMembers is what is left of a daemon entry: the daemon's tree while
 // the recorded daemon runs, and whatever of the recorded tree still runs,

@@ -40,13 +40,16 @@ type dmScenario struct {
 	seen     map[int]uint64 // pid -> start ticks of every process seen in the daemon's tree
 }
 
-// The mock's first turn has the background session's Bash tool leave
-// `tail -f /dev/null MARKER` running; every later request gets text.
+// The mock's first turn has the session's Bash tool leave `tail -f
+// /dev/null MARKER` running; every later request gets text.
 func dmNewScenario(t *testing.T) *dmScenario {
 	t.Helper()
 	s := &dmScenario{t: t, guard: guardBinary(t), claude: realClaude(t), seen: map[int]uint64{}}
 	s.marker = fmt.Sprintf("dm-marker-%d-%d", os.Getpid(), time.Now().UnixNano())
-	srv := mockapi.Start(t, mockapi.Bash("tail -f /dev/null "+s.marker+" & echo started"), mockapi.Text("done"))
+	// Its output goes to /dev/null: tail -f (coreutils ≥ 8.28) exits by
+	// itself once its stdout is a pipe nobody reads, as after the TUI that
+	// read it exits.
+	srv := mockapi.Start(t, mockapi.Bash("tail -f /dev/null "+s.marker+" >/dev/null 2>&1 & echo started"), mockapi.Text("done"))
 	s.registry = filepath.Join(t.TempDir(), "registry")
 	s.env = append(claudeEnv(t, srv.URL()), "CLAUDE_GUARD_HOME="+s.registry, "CLAUDE_GUARD_DAEMON_ADOPT=2s",
 		"CLAUDE_GUARD_GRACE=500ms")
@@ -213,16 +216,11 @@ func (s *dmScenario) audit() string {
 	return string(b)
 }
 
-// startBg starts a background session through the guard whose Bash tool
-// leaves `tail -f /dev/null MARKER` running, and waits for that tool.
-func (s *dmScenario) startBg() (worker, tool int) {
+// tool waits for the tool the Bash command left running: the tail itself,
+// not the Bash tool's shell around it.
+func (s *dmScenario) tool(timeout time.Duration) (tool int) {
 	s.t.Helper()
-	out, err := s.guarded("--bg", "start the tool", "--permission-mode", "default", "--allowedTools=Bash")
-	if err != nil || !strings.Contains(out, "backgrounded") {
-		s.t.Fatalf("claude-guard claude --bg: %v, stdout %q", err, out)
-	}
-	// the tool is the tail itself, not the Bash tool's shell around it
-	if !rcWaitFor(s.t, 60*time.Second, func() bool {
+	if !rcWaitFor(s.t, timeout, func() bool {
 		s.note()
 		for _, pid := range rcFindMarked(s.marker) {
 			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.HasPrefix(b, []byte("tail\x00")) {
@@ -231,8 +229,20 @@ func (s *dmScenario) startBg() (worker, tool int) {
 		}
 		return tool != 0
 	}) {
-		s.t.Fatalf("the background session never ran its tool; ps: %+v", s.ps())
+		s.t.Fatalf("the session never ran its tool; ps: %+v", s.ps())
 	}
+	return tool
+}
+
+// startBg starts a background session through the guard whose Bash tool
+// leaves `tail -f /dev/null MARKER` running, and waits for that tool.
+func (s *dmScenario) startBg() (worker, tool int) {
+	s.t.Helper()
+	out, err := s.guarded("--bg", "start the tool", "--permission-mode", "default", "--allowedTools=Bash")
+	if err != nil || !strings.Contains(out, "backgrounded") {
+		s.t.Fatalf("claude-guard claude --bg: %v, stdout %q", err, out)
+	}
+	tool = s.tool(60 * time.Second)
 	if worker = s.bgWorker(); worker == 0 {
 		s.t.Fatal("no worker of kind bg in claude's sessions files")
 	}
@@ -368,4 +378,63 @@ func (s *dmScenario) left() []string {
 		out = append(out, ceDescribe(pid))
 	}
 	return out
+}
+
+// TestRealClaudeDaemonTUI: the TUI's "move to background" (←) through the
+// guard, in a pseudo-terminal; after ^C ^C the guard exits and the session
+// keeps running, as claude promises; the tool the session started before it
+// moved is handed over with it, ended only when the daemon ends.
+func TestRealClaudeDaemonTUI(t *testing.T) {
+	t.Parallel()
+	s := dmNewScenario(t)
+	cmd := exec.Command(s.guard, s.claude, "--allowedTools", "Bash", "--permission-mode", "default")
+	cmd.Env, cmd.Dir = s.env, s.dir
+	term := rcStartPTY(t, cmd)
+	term.WaitAny(ceTimeout, "? for shortcuts")
+	term.Send("run it")
+	term.WaitText("run it", ceTimeout)
+	term.Send("\r")
+	term.WaitText("done", ceTimeout)
+	tool := s.tool(5 * time.Second)
+
+	term.Send("\x1b[D") // ←
+	term.WaitText("moved to the background", ceTimeout)
+	var worker int
+	if !rcWaitFor(t, 30*time.Second, func() bool {
+		s.note()
+		worker = s.bgWorker()
+		r, ok := s.daemonRow()
+		return worker != 0 && ok && len(r.Sessions) > 0
+	}) {
+		t.Fatalf("no background worker and daemon entry after ←: %+v", s.ps())
+	}
+	daemon, _, _ := s.daemon()
+
+	term.Send("\x03")
+	term.WaitAny(ceTimeout, "again", "Ctrl-C", "ctrl+c")
+	term.Send("\x03")
+	if err := term.Wait(ceTimeout); err != nil {
+		t.Errorf("guard after ^C ^C: %s, want exit 0", ceStatus(cmd, err))
+	}
+	guardEnded := time.Now()
+	for time.Since(guardEnded) < 8*time.Second {
+		for what, pid := range map[string]int{"daemon": daemon, "session worker": worker, "the session's tool": tool} {
+			if !alive(pid) {
+				rcWaitFor(t, 3*time.Second, func() bool { return strings.Contains(s.audit(), strconv.Itoa(pid)) })
+				t.Fatalf("%s %d died %v after the guard exited; audit:\n%s", what, pid,
+					time.Since(guardEnded).Round(time.Millisecond), s.audit())
+			}
+		}
+		s.note()
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	stop := exec.Command(s.claude, "daemon", "stop", "--any")
+	stop.Env = s.env
+	if out, err := stop.CombinedOutput(); err != nil {
+		t.Fatalf("claude daemon stop --any: %v %s", err, out)
+	}
+	if !rcWaitFor(t, 15*time.Second, func() bool { return len(s.left()) == 0 && !alive(tool) }) {
+		t.Fatalf("15 s after claude daemon stop, left: %v (tool %d alive: %v)", s.left(), tool, alive(tool))
+	}
 }
