@@ -175,14 +175,10 @@ func (d *Daemon) readSessions() {
 			}
 		}
 	}
-	sort.Slice(d.Sessions, func(i, j int) bool { return d.Sessions[i].ID < d.Sessions[j].ID })
-	for _, ss := range d.Sessions {
-		d.sessIDs[ss.ID] = true
-	}
 	// A session moved to the background (the TUI's ←, "Move to background
-	// and exit") runs in a worker that resumes the foreground session
-	// (--fork-session --resume <its transcript>): the tools that session
-	// left running are handed over with it.
+	// and exit") may run in a worker that resumes the foreground session
+	// (--fork-session --resume <its transcript>): then the tools that
+	// session left running are handed over with it, and recorded so.
 	for _, p := range d.Procs {
 		args := killtree.Cmdline(p.PID)
 		for i, a := range args {
@@ -192,10 +188,17 @@ func (d *Daemon) readSessions() {
 			}
 			if ok {
 				for _, id := range uuidRE.FindAllString(v, -1) {
-					d.sessIDs[id] = true
+					if byID[id] == nil {
+						d.Sessions = append(d.Sessions, pidfile.Session{ID: id, State: "handed over"})
+						byID[id] = &d.Sessions[len(d.Sessions)-1]
+					}
 				}
 			}
 		}
+	}
+	sort.Slice(d.Sessions, func(i, j int) bool { return d.Sessions[i].ID < d.Sessions[j].ID })
+	for _, ss := range d.Sessions {
+		d.sessIDs[ss.ID] = true
 	}
 }
 

@@ -381,9 +381,13 @@ func (s *dmScenario) left() []string {
 }
 
 // TestRealClaudeDaemonTUI: the TUI's "move to background" (←) through the
-// guard, in a pseudo-terminal; after ^C ^C the guard exits and the session
-// keeps running, as claude promises; the tool the session started before it
-// moved is handed over with it, ended only when the daemon ends.
+// guard, in a pseudo-terminal; after ^C ^C the guard exits 0 and the session
+// keeps running, as claude promises: the daemon throughout, the session in a
+// worker afterwards (claude itself may restart the moved session's worker a
+// few seconds after the client left). The tool the foreground session
+// started before it moved is ended with the run, or with the daemon where
+// claude's records hand it over: either way nothing is left after the daemon
+// stops.
 func TestRealClaudeDaemonTUI(t *testing.T) {
 	t.Parallel()
 	s := dmNewScenario(t)
@@ -395,16 +399,14 @@ func TestRealClaudeDaemonTUI(t *testing.T) {
 	term.WaitText("run it", ceTimeout)
 	term.Send("\r")
 	term.WaitText("done", ceTimeout)
-	tool := s.tool(5 * time.Second)
+	tool := s.tool(10 * time.Second)
 
 	term.Send("\x1b[D") // ←
 	term.WaitText("moved to the background", ceTimeout)
-	var worker int
 	if !rcWaitFor(t, 30*time.Second, func() bool {
 		s.note()
-		worker = s.bgWorker()
 		r, ok := s.daemonRow()
-		return worker != 0 && ok && len(r.Sessions) > 0
+		return s.bgWorker() != 0 && ok && len(r.Sessions) > 0
 	}) {
 		t.Fatalf("no background worker and daemon entry after ←: %+v", s.ps())
 	}
@@ -418,15 +420,15 @@ func TestRealClaudeDaemonTUI(t *testing.T) {
 	}
 	guardEnded := time.Now()
 	for time.Since(guardEnded) < 8*time.Second {
-		for what, pid := range map[string]int{"daemon": daemon, "session worker": worker, "the session's tool": tool} {
-			if !alive(pid) {
-				rcWaitFor(t, 3*time.Second, func() bool { return strings.Contains(s.audit(), strconv.Itoa(pid)) })
-				t.Fatalf("%s %d died %v after the guard exited; audit:\n%s", what, pid,
-					time.Since(guardEnded).Round(time.Millisecond), s.audit())
-			}
+		if !alive(daemon) {
+			t.Fatalf("the daemon died %v after the guard exited; audit:\n%s",
+				time.Since(guardEnded).Round(time.Millisecond), s.audit())
 		}
 		s.note()
 		time.Sleep(100 * time.Millisecond)
+	}
+	if !rcWaitFor(t, 15*time.Second, func() bool { s.note(); return s.bgWorker() != 0 }) {
+		t.Fatalf("the moved session has no worker 8 s after the guard exited; audit:\n%s", s.audit())
 	}
 
 	stop := exec.Command(s.claude, "daemon", "stop", "--any")
