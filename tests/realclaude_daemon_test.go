@@ -283,6 +283,22 @@ func TestRealClaudeDaemonOutlivesRuns(t *testing.T) {
 		t.Errorf("ps table does not show the daemon readably:\n%s", out)
 	}
 
+	// ps --all, doctor, reap --unguarded beside it: no panic, and nothing
+	// of the daemon's is taken for an unguarded claude.
+	for _, args := range [][]string{{"ps", "--all", "--json"}, {"doctor"}, {"reap", "--unguarded", "--dry-run"}} {
+		cmd := exec.Command(s.guard, args...)
+		cmd.Env = s.env
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if strings.Contains(errb.String(), "panic") || cmd.ProcessState.ExitCode() > 1 {
+			t.Errorf("claude-guard %v: %v\n%s", args, err, errb.Bytes())
+		}
+		if strings.Contains(out.String(), `"unguarded"`) || strings.Contains(out.String(), "would end") {
+			t.Errorf("claude-guard %v takes the daemon's processes for an unguarded claude:\n%s", args, out.Bytes())
+		}
+	}
+
 	// A later guarded -p run in the same configuration ends; so does the
 	// first run's watchdog. The session, its tool and the daemon stay, for
 	// at least 8 s after the first guard exited.
