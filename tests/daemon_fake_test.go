@@ -60,6 +60,14 @@ func TestDaemonStatusFile(t *testing.T) {
 		return r["state"] == "running" && int(r["guard_pid"].(float64)) != watcher
 	})
 
+	// kill --all leaves it: it belongs to every client of its configuration
+	if _, stderr, code := f.run("kill", "--all", "--grace", "200ms"); code != 0 {
+		t.Fatalf("kill --all: %d %s", code, stderr)
+	}
+	if !alive(daemon) {
+		t.Fatal("kill --all ended the daemon")
+	}
+
 	// kill daemon ends it, audited with why
 	out, stderr, code := f.run("kill", "--grace", "200ms", "daemon")
 	if code != 0 {
