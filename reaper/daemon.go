@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/claude-guard/claude-guard/killtree"
 	"github.com/claude-guard/claude-guard/pidfile"
@@ -147,19 +149,9 @@ func (d *Daemon) readSessions() {
 	byID := map[string]*pidfile.Session{}
 	jobs, _ := filepath.Glob(filepath.Join(d.ConfigDir, "jobs", "*", "state.json"))
 	for _, f := range jobs {
-		b, err := os.ReadFile(f)
-		if err != nil || len(b) > 4<<20 {
-			continue
+		if ss, ok := readJob(f); ok {
+			d.Sessions = append(d.Sessions, ss)
 		}
-		var st struct {
-			State     string `json:"state"`
-			SessionID string `json:"sessionId"`
-			Short     string `json:"daemonShort"`
-		}
-		if json.Unmarshal(b, &st) != nil || st.SessionID == "" {
-			continue
-		}
-		d.Sessions = append(d.Sessions, pidfile.Session{ID: st.SessionID, Short: st.Short, State: st.State})
 	}
 	for i := range d.Sessions {
 		byID[d.Sessions[i].ID] = &d.Sessions[i]
@@ -307,4 +299,46 @@ func DaemonNear(cfgDir string, near int) (Daemon, bool) {
 		}
 	}
 	return d, true
+}
+
+// jobCache keeps what claude's jobs/<short>/state.json files said, by path
+// and modification time: a guard looks every tick, and the directory keeps
+// the jobs of sessions long gone.
+var jobCache = struct {
+	sync.Mutex
+	m map[string]cachedJob
+}{m: map[string]cachedJob{}}
+
+type cachedJob struct {
+	mod time.Time
+	ss  pidfile.Session
+	ok  bool
+}
+
+func readJob(path string) (pidfile.Session, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return pidfile.Session{}, false
+	}
+	jobCache.Lock()
+	c, hit := jobCache.m[path]
+	jobCache.Unlock()
+	if hit && c.mod.Equal(fi.ModTime()) {
+		return c.ss, c.ok
+	}
+	c = cachedJob{mod: fi.ModTime()}
+	if b, err := os.ReadFile(path); err == nil && len(b) <= 4<<20 {
+		var st struct {
+			State     string `json:"state"`
+			SessionID string `json:"sessionId"`
+			Short     string `json:"daemonShort"`
+		}
+		if json.Unmarshal(b, &st) == nil && st.SessionID != "" {
+			c.ss, c.ok = pidfile.Session{ID: st.SessionID, Short: st.Short, State: st.State}, true
+		}
+	}
+	jobCache.Lock()
+	jobCache.m[path] = c
+	jobCache.Unlock()
+	return c.ss, c.ok
 }
