@@ -201,9 +201,12 @@ var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 // with the tools of its recorded sessions.
 func (s *Snapshot) daemonMembers(e pidfile.Entry) []killtree.Proc {
 	var out []killtree.Proc
-	if d := s.daemons[e.ConfigDir]; d != nil && d.ID.PID == e.PID && d.ID.Start == e.Start {
-		out = append(out, d.Procs...)
-	} else if d := s.findDaemon(e.ConfigDir); d != nil && d.ID.PID == e.PID && d.ID.Start == e.Start {
+	d := s.daemons[e.ConfigDir]
+	if d == nil {
+		d = s.findDaemon(e.ConfigDir)
+	}
+	live := d != nil && d.ID.PID == e.PID && d.ID.Start == e.Start
+	if live {
 		out = append(out, d.Procs...)
 	}
 	if e.BootID == s.BootID {
@@ -217,7 +220,14 @@ func (s *Snapshot) daemonMembers(e pidfile.Entry) []killtree.Proc {
 	for _, ss := range e.Sessions {
 		sess[ss.ID] = true
 	}
-	for pid, env := range s.allEnv() {
+	// Tools of its sessions outside its tree: found among the cookie
+	// carriers while it lives (ps), among every process once it is gone
+	// (what it left is ended: it may have been started unguarded).
+	envs := s.env
+	if !live {
+		envs = s.allEnv()
+	}
+	for pid, env := range envs {
 		if env[0] == e.ConfigDir && sess[env[1]] {
 			out = append(out, s.subtree(s.byPID[pid])...)
 		}
