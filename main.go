@@ -38,6 +38,7 @@ func main() {
 
 func realMain(args []string) int {
 	if isShim(args[0]) {
+		catchSIGPIPE()
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
 	app := newApp()
@@ -87,16 +88,6 @@ func exitCode(err error) int {
 	}
 }
 
-func envGrace() time.Duration {
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-			return d
-		}
-		warn("ignoring CLAUDE_GUARD_GRACE=%q: not a duration like 2s or 500ms", s)
-	}
-	return 2 * time.Second
-}
-
 // guard runs one guarded command and returns the exit status to end with. A
 // child killed by a signal is mirrored by raising that signal.
 func guard(cfg launcher.Config) int {
@@ -136,17 +127,6 @@ func versionString() string {
 	return v
 }
 
-// graceFlag is --grace (env CLAUDE_GUARD_GRACE), never negative.
-func graceFlag(usage string) *cli.DurationFlag {
-	return &cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: usage,
-		Action: func(_ *cli.Context, d time.Duration) error {
-			if d < 0 {
-				return usageError{fmt.Errorf("--grace %v: a grace period cannot be negative", d)}
-			}
-			return nil
-		}}
-}
-
 func guardFlags() []cli.Flag {
 	return []cli.Flag{
 		graceFlag("time between the polite signal and SIGKILL when ending the run"),
@@ -159,6 +139,7 @@ func guardFlags() []cli.Flag {
 }
 
 func guardAction(c *cli.Context) error {
+	catchSIGPIPE()
 	if c.NArg() == 0 {
 		if c.Command.Name == "run" {
 			return usageError{errors.New("run: no command given")}
@@ -167,7 +148,7 @@ func guardAction(c *cli.Context) error {
 	}
 	code := guard(launcher.Config{
 		Argv:            c.Args().Slice(),
-		Grace:           c.Duration("grace"),
+		Grace:           graceOf(c),
 		KeepDescendants: c.Bool("keep-descendants"),
 		Label:           c.String("label"),
 		Passthrough:     c.Bool("passthrough"),
@@ -362,7 +343,7 @@ func reapCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, errs := reaper.Reap(reg, reaper.Options{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run"),
+			res, errs := reaper.Reap(reg, reaper.Options{Grace: graceOf(c), DryRun: c.Bool("dry-run"),
 				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded"), Daemon: c.Bool("daemon")})
 			warnAll(errs)
 			if err := writeResults(c, res); err != nil {
@@ -380,7 +361,7 @@ func killCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
 		Usage:     "end guarded runs and everything they started",
-		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id or unique prefix, a session id, a child pid or a label;\n\"daemon\" is claude's background daemon (never included in --all).\nExample: claude-guard kill --label nvim",
+		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id, a child pid, a session id, a label, or a unique prefix of a run id (4+ characters) or session id (8+);\n\"daemon\" is claude's background daemon (never included in --all).\nExample: claude-guard kill --label nvim",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},
@@ -400,7 +381,7 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := reaper.Kill(reg, c.Args().Slice(), c.Bool("all"), sig, c.Duration("grace"))
+			res, err := reaper.Kill(reg, c.Args().Slice(), c.Bool("all"), sig, graceOf(c))
 			if werr := writeResults(c, res); werr != nil {
 				return werr
 			}

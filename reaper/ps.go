@@ -32,6 +32,9 @@ type Row struct {
 	// claude's daemon only: its configuration directory and sessions
 	ConfigDir string            `json:"config_dir,omitempty"`
 	Sessions  []pidfile.Session `json:"sessions,omitempty"`
+	// Schema is set on an entry of a newer claude-guard (state "unknown"):
+	// this one cannot read it, and leaves it to the version that wrote it.
+	Schema int `json:"schema,omitempty"`
 
 	members []killtree.Proc
 }
@@ -49,12 +52,16 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 	}
 	rows = []Row{}
 	for _, r := range runs {
+		if r.Unknown {
+			rows = append(rows, Row{RunID: r.RunID, State: "unknown", Schema: r.Schema})
+			continue
+		}
 		if r.PID == 0 {
 			continue // only its id is known: starting, or being swept
 		}
 		row := Row{RunID: r.RunID, Kind: "run", State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
 			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}
-		if r.Live && r.BootID == snap.BootID {
+		if (r.Live || r.NoLock && guardAlive(r.Entry, snap.BootID)) && r.BootID == snap.BootID {
 			row.State = "running"
 		}
 		if r.Kind == pidfile.KindDaemon {
