@@ -16,8 +16,8 @@ import (
 // tree.
 type Row struct {
 	RunID     string    `json:"run_id"`
-	Kind      string    `json:"kind"`  // run, daemon (claude's background daemon), unguarded
-	State     string    `json:"state"` // running, stale, unguarded, orphaned
+	State     string    `json:"state"`          // running, stale, unguarded, orphaned
+	Kind      string    `json:"kind,omitempty"` // run, daemon (claude's background daemon), unguarded; none when unknown
 	PID       int       `json:"pid"`
 	GuardPID  int       `json:"guard_pid"`
 	PGID      int       `json:"pgid"`
