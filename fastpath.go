@@ -1,9 +1,7 @@
 package main
 
 import (
-	"os"
 	"strings"
-	"time"
 
 	"github.com/claude-guard/claude-guard/launcher"
 )
@@ -11,7 +9,7 @@ import (
 // appCommands are the names and aliases of the app's commands (a test keeps
 // this list equal to newApp's), plus help, which urfave/cli may answer.
 var appCommands = []string{"run", "version", "ps", "reap", "kill", "init", "install-shim", "log", "doctor",
-	"completion", launcher.WatchdogCommand, "help", "h"}
+	"completion", launcher.WatchdogCommand, launcher.DaemonWatchCommand, "help", "h"}
 
 // fastPath runs the two launches that need no command line parsing without
 // building the urfave/cli app (a third of a millisecond on every launch):
@@ -35,13 +33,5 @@ func fastPath(args []string) (code int, ok bool) {
 			return 0, false
 		}
 	}
-	grace := 2 * time.Second
-	if s, set := os.LookupEnv("CLAUDE_GUARD_GRACE"); set {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return 0, false // the app says what is wrong with it
-		}
-		grace = d
-	}
-	return guard(launcher.Config{Argv: args[1:], Grace: grace}), true
+	return guard(launcher.Config{Argv: args[1:], Grace: envGrace()}), true
 }

@@ -219,6 +219,17 @@ func newApp() *cli.App {
 					return watchdog(c.Args().Get(0), c.Args().Get(1))
 				},
 			},
+			{
+				Name:   launcher.DaemonWatchCommand,
+				Hidden: true,
+				Action: func(c *cli.Context) error {
+					reg, err := pidfile.Open(c.Args().Get(0))
+					if err != nil {
+						return err
+					}
+					return reaper.WatchDaemon(reg, c.Args().Get(1), envGrace())
+				},
+			},
 		},
 	}
 }
@@ -317,12 +328,13 @@ func reapCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "reap",
 		Usage:     "end what crashed runs left behind",
-		UsageText: "claude-guard reap [--dry-run] [--json] [--older-than DURATION] [--unguarded]\n\nExample: claude-guard reap --dry-run --unguarded",
+		UsageText: "claude-guard reap [--dry-run] [--json] [--older-than DURATION] [--unguarded] [--daemon]\n\nExample: claude-guard reap --dry-run --unguarded",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be signalled; signal nothing"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.DurationFlag{Name: "older-than", Usage: "also end live runs older than this (e.g. 24h)"},
 			&cli.BoolFlag{Name: "unguarded", Usage: "also end orphaned claude trees no guard launched"},
+			&cli.BoolFlag{Name: "daemon", Usage: "also end claude's background daemon and its sessions (claude daemon stop, for every configuration on record)"},
 			graceFlag("time between SIGTERM and SIGKILL"),
 		},
 		OnUsageError: onUsageError,
@@ -335,7 +347,7 @@ func reapCommand() *cli.Command {
 				return err
 			}
 			res, errs := reaper.Reap(reg, reaper.Options{Grace: graceOf(c), DryRun: c.Bool("dry-run"),
-				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded")})
+				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded"), Daemon: c.Bool("daemon")})
 			warnAll(errs)
 			if err := writeResults(c, res); err != nil {
 				return err
@@ -352,7 +364,7 @@ func killCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
 		Usage:     "end guarded runs and everything they started",
-		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id, a child pid, a session id, a label, or a unique prefix of a run id (4+ characters) or session id (8+).\nExample: claude-guard kill --label nvim",
+		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id, a child pid, a session id, a label, or a unique prefix of a run id (4+ characters) or session id (8+);\n\"daemon\" is claude's background daemon (never included in --all).\nExample: claude-guard kill --label nvim",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},

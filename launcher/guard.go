@@ -20,6 +20,7 @@ type guard struct {
 	watchMu   sync.Mutex
 	watchdog  killtree.ID // guarded by watchMu
 	subreaper bool        // orphans of the run come back to the guard (Linux only)
+	daemon    *daemonOut  // claude's background daemon, not the run's (nil: not watched here)
 	guardOS
 }
 
@@ -34,6 +35,9 @@ func (g *guard) keeping() bool { return g.cfg.KeepDescendants && !g.ending }
 func (g *guard) end(stopWatch chan<- struct{}, watchdogUp <-chan struct{}, pr *os.File, copied <-chan struct{}) {
 	close(stopWatch)
 	<-watchdogUp
+	if reg, _ := g.rec.registry(); g.daemon != nil {
+		g.daemon.takeDaemonOut(reg)
+	}
 	g.cleanup()
 	g.release()
 	if copied != nil {

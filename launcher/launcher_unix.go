@@ -38,7 +38,8 @@ type guardOS struct {
 }
 
 func run(cfg Config, path string, rec *record) (Status, error) {
-	g := &guard{cfg: cfg, rec: rec, guardOS: guardOS{tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}}
+	g := &guard{cfg: cfg, rec: rec, daemon: newDaemonOut(),
+		guardOS: guardOS{tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}}
 	// SIGPIPE is caught so a reader of stdout going away is an EPIPE for the
 	// copier, not the guard's death.
 	signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
@@ -98,7 +99,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 			close(watchdogUp)
 		}()
 	}
-	stopWatch := watchRun(rec, g.child, g.exclude)
+	reg, _ := rec.registry()
+	takeDaemonOut := func() { g.daemon.takeDaemonOut(reg) }
+	stopWatch := watchRun(rec, g.child, takeDaemonOut, g.exclude)
 
 	st := g.loop(events, kick)
 	g.end(stopWatch, watchdogUp, pr, copied)

@@ -117,7 +117,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		copied = make(chan struct{})
 		go copyStdout(pr, rec, copied)
 	}
-	stopWatch := watchRun(rec, g.child, g.exclude)
+	stopWatch := watchRun(rec, g.child, nil, g.exclude)
 	st := g.wait(p)
 	g.end(stopWatch, watchdogUp, pr, copied)
 	return st, nil

@@ -20,8 +20,9 @@ const treeEvery = 250 * time.Millisecond
 
 // watchRun keeps the entry current while the run lives: the guard's
 // descendants (written only when the set changes) and the session id from
-// claude's own sessions file, re-read when it changes.
-func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool) chan struct{} {
+// claude's own sessions file, re-read when it changes. refresh (when not
+// nil) runs before each record, to update what exclude knows.
+func watchRun(rec *record, child killtree.Proc, refresh func(), exclude func(killtree.Proc) bool) chan struct{} {
 	stop := make(chan struct{})
 	go func() {
 		sessPath := reaper.SessionsFile(child.PID)
@@ -41,6 +42,9 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 					sessMod = fi.ModTime()
 					rec.setSession(reaper.ReadSessionsFile(sessPath, child.PID, child.Start), "")
 				}
+			}
+			if refresh != nil {
+				refresh()
 			}
 			var tree []pidfile.Proc
 			for _, p := range killtree.Descendants(os.Getpid()) {
@@ -77,11 +81,12 @@ func copyStdout(r *os.File, rec *record, done chan<- struct{}) {
 	}
 }
 
-// exclude tells processes of the guard's that are not the run's: the watchdog.
+// exclude tells processes of the guard's that are not the run's: the
+// watchdog, and claude's background daemon with all of its.
 func (g *guard) exclude(p killtree.Proc) bool {
 	g.watchMu.Lock()
 	defer g.watchMu.Unlock()
-	return p.ID == g.watchdog
+	return p.ID == g.watchdog || g.daemon.has(p)
 }
 
 // members finds what is left of the run now: everything below the guard (a

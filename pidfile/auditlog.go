@@ -32,6 +32,7 @@ const (
 	EventKill       = "kill"       // a run ended by claude-guard kill
 	EventSIGKILL    = "sigkill"    // processes that outlived the grace period
 	EventQuarantine = "quarantine" // a registry file refused and moved aside
+	EventDaemon     = "daemon"     // what claude's background daemon left, ended after it
 )
 
 // Event is one line of the audit log.

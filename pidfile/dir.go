@@ -36,6 +36,9 @@ func Ours(name string) bool {
 	case name == MarkerFile, name == quarantineDir, strings.HasPrefix(name, AuditFile):
 		return true
 	}
+	if isWatchLock(name) {
+		return true
+	}
 	if rest, ok := strings.CutPrefix(name, "."); ok {
 		id, tail, ok := strings.Cut(rest, ".")
 		return ok && ValidRunID(id) && !strings.ContainsRune(tail, '/') &&

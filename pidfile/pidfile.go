@@ -64,6 +64,26 @@ type Entry struct {
 	StartedAt  time.Time `json:"started_at"`
 	GraceMS    int64     `json:"grace_ms"`
 	Tree       []Proc    `json:"tree"`
+
+	// Kind is KindDaemon for claude's background supervisor, watched as a
+	// thing of its own; empty (an ordinary run) otherwise.
+	Kind string `json:"kind,omitempty"`
+	// ConfigDir is the daemon's CLAUDE_CONFIG_DIR (daemon entries only).
+	ConfigDir string `json:"config_dir,omitempty"`
+	// Sessions are the daemon's background sessions (daemon entries only).
+	Sessions []Session `json:"sessions,omitempty"`
+}
+
+// KindDaemon marks the entry of claude's background daemon.
+const KindDaemon = "daemon"
+
+// Session is one background session of claude's daemon, as claude's own
+// files describe it.
+type Session struct {
+	ID    string `json:"id"`
+	Short string `json:"short,omitempty"`
+	State string `json:"state,omitempty"`
+	PID   int    `json:"pid,omitempty"`
 }
 
 // Decode parses and checks one entry. name is the run id the file is named by.

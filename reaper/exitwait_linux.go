@@ -9,26 +9,45 @@ import (
 	"github.com/claude-guard/claude-guard/killtree"
 )
 
-// waitExit waits until process id has exited, at most d: on a pidfd, so the
-// wait costs no CPU, where the kernel has them.
-func waitExit(id killtree.ID, d time.Duration) {
-	fd, err := unix.PidfdOpen(id.PID, 0)
-	if err != nil {
-		pollExit(id, d)
-		return
+// exitWaiter waits for a process that is not our child to exit: on a pidfd,
+// which becomes readable when it does (Linux ≥ 5.3), so the wait costs no CPU.
+type exitWaiter struct {
+	id killtree.ID
+	fd int
+}
+
+func newExitWaiter(id killtree.ID) *exitWaiter {
+	w := &exitWaiter{id: id, fd: -1}
+	if fd, err := unix.PidfdOpen(id.PID, 0); err == nil {
+		w.fd = fd
+		if !killtree.Alive(id) { // the pid was reused before the open
+			unix.Close(fd)
+			w.fd = -1
+		}
 	}
-	defer unix.Close(fd)
-	if !killtree.Alive(id) {
-		return // gone already, or the pid is another process's now
+	return w
+}
+
+// wait reports whether the process has exited, waiting up to d.
+func (w *exitWaiter) wait(d time.Duration) bool {
+	if w.fd < 0 {
+		return waitPolling(w.id, d)
 	}
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
 	for deadline := time.Now().Add(d); ; {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0)/time.Millisecond))
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return waitPolling(w.id, d)
 		}
-		if _, err := unix.Poll(fds, int(left.Milliseconds())+1); !errors.Is(err, unix.EINTR) {
-			return
-		}
+		return n > 0 || !killtree.Alive(w.id)
+	}
+}
+
+func (w *exitWaiter) close() {
+	if w.fd >= 0 {
+		unix.Close(w.fd)
 	}
 }

@@ -8,5 +8,12 @@ import (
 	"github.com/claude-guard/claude-guard/killtree"
 )
 
-// waitExit waits until process id has exited, at most d.
-func waitExit(id killtree.ID, d time.Duration) { pollExit(id, d) }
+// exitWaiter waits for a process that is not our child to exit, polling.
+type exitWaiter struct{ id killtree.ID }
+
+func newExitWaiter(id killtree.ID) *exitWaiter { return &exitWaiter{id: id} }
+
+// wait reports whether the process has exited, waiting up to d.
+func (w *exitWaiter) wait(d time.Duration) bool { return waitPolling(w.id, d) }
+
+func (w *exitWaiter) close() {}

@@ -70,7 +70,13 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 	rows, _ := Rows(reg, false)
 	var pick []Row
 	if all {
-		pick = rows
+		// claude's daemon is shared by every client of its configuration:
+		// ended only when named (kill daemon)
+		for _, r := range rows {
+			if r.Kind != pidfile.KindDaemon {
+				pick = append(pick, r)
+			}
+		}
 	}
 	seen := map[string]bool{}
 	for _, t := range targets {
@@ -94,8 +100,14 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 			errs = append(errs, err)
 			continue
 		}
-		res := End(e, sig, grace)
-		res.Why = "kill"
+		var res Result
+		if e.Kind == pidfile.KindDaemon {
+			res = EndDaemon(e, sig, grace)
+			res.Why = "kill: claude's daemon of " + e.ConfigDir + ", by request"
+		} else {
+			res = End(e, sig, grace)
+			res.Why = "kill"
+		}
 		audit(reg, pidfile.EventKill, sig, res)
 		out = append(out, res)
 		if r.State == "stale" {
@@ -113,6 +125,7 @@ type Options struct {
 	DryRun    bool
 	OlderThan time.Duration // also end live runs older than this (0: never)
 	Unguarded bool          // also end orphaned unguarded claude trees
+	Daemon    bool          // also end claude's background daemons and all they run
 }
 
 // Reap reaps stale runs, and what opts adds.
@@ -121,7 +134,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 	if opts.OlderThan > 0 {
 		rows, _ := Rows(reg, false)
 		for _, r := range rows {
-			if r.State != "running" || time.Since(r.StartedAt) < opts.OlderThan {
+			if r.State != "running" || r.Kind == pidfile.KindDaemon || time.Since(r.StartedAt) < opts.OlderThan {
 				continue
 			}
 			e, err := reg.Read(r.RunID)
@@ -138,6 +151,9 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 			audit(reg, pidfile.EventReap, syscall.SIGTERM, res)
 			out = append(out, res)
 		}
+	}
+	if opts.Daemon {
+		out = append(out, reapDaemons(reg, opts)...)
 	}
 	if opts.Unguarded {
 		snap, err := Take()

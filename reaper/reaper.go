@@ -29,6 +29,13 @@ type Snapshot struct {
 	byPID    map[int]killtree.Proc
 	byPGID   map[int][]killtree.Proc
 	byCookie map[string][]int // run id -> pids: a nested run's cookie lists every outer run
+
+	// claude's background daemons: never members of a run
+	env      map[int][2]string // cookie carriers: their claude config dir, session id
+	daemons  map[string]*Daemon
+	inDaemon map[int]bool
+	kids     map[int][]killtree.Proc
+	fullEnv  map[int][2]string
 }
 
 // Take reads the process table once. Only the current user's processes are
@@ -59,7 +66,8 @@ func take(since uint64) (*Snapshot, error) {
 		return nil, err
 	}
 	s := &Snapshot{BootID: boot, cookies: map[int]string{}, byPID: map[int]killtree.Proc{},
-		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]int{}}
+		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]int{}, env: map[int][2]string{}}
+	dirs := map[string]bool{}
 	uid := os.Geteuid()
 	for _, p := range all {
 		if p.UID != uid || p.Zombie {
@@ -71,26 +79,38 @@ func take(since uint64) (*Snapshot, error) {
 		if p.Start < since {
 			continue
 		}
-		if v, ok := killtree.EnvValue(p.PID, pidfile.CookieEnv); ok {
+		env := killtree.EnvValues(p.PID, pidfile.CookieEnv, "CLAUDE_CONFIG_DIR", "HOME", "CLAUDE_CODE_SESSION_ID")
+		if v := env[0]; v != "" {
 			s.cookies[p.PID] = v
+			dir := configDirOf(env[1], env[2])
+			s.env[p.PID] = [2]string{dir, env[3]}
+			if dir != "" {
+				dirs[dir] = true
+			}
 			for _, id := range strings.Split(v, ":") {
 				s.byCookie[id] = append(s.byCookie[id], p.PID)
 			}
 		}
 	}
+	s.findDaemons(dirs)
 	return s, nil
 }
 
 // Members returns what is left of run e in s: its recorded child and tree
 // (where pid, start ticks and boot id all match), members of its process group
 // started since the run began, and every process carrying its cookie. The
-// guard itself and the caller are never members.
+// guard itself and the caller are never members, nor is claude's background
+// daemon or anything of its (daemon.go), whatever cookie it carries: the
+// members of a daemon's own entry are its tree.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
+	if e.Kind == pidfile.KindDaemon {
+		return s.daemonMembers(e)
+	}
 	self := os.Getpid()
 	seen := map[int]bool{}
 	var out []killtree.Proc
 	add := func(p killtree.Proc) {
-		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] {
+		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] || s.inDaemon[p.PID] {
 			return
 		}
 		seen[p.PID] = true
@@ -189,6 +209,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		h.Close()
 		return Result{}, err
 	}
+	if e.Kind == pidfile.KindDaemon {
+		event, why = pidfile.EventDaemon, "claude's daemon and its watcher gone: what it left"
+	}
 	if dryRun {
 		h.Close()
 		r := Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label, Why: why, DryRun: true}
@@ -259,6 +282,14 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 			if snap, err = Take(); err != nil {
 				return out, append(errs, err)
 			}
+		}
+		if r.Kind == pidfile.KindDaemon && snap.daemonRuns(r.Entry) {
+			// Its watcher died, the daemon did not: watch it again, never
+			// end it as stale.
+			if StartDaemonWatcher != nil && !dryRun {
+				StartDaemonWatcher(reg, r.ConfigDir)
+			}
+			continue
 		}
 		res, err := reapRun(reg, r.RunID, grace, dryRun, snap)
 		switch {
@@ -458,10 +489,9 @@ func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
 	return err
 }
 
-// pollExit waits until process id has exited, at most d, looking every
-// millisecond.
-func pollExit(id killtree.ID, d time.Duration) {
-	for deadline := time.Now().Add(d); killtree.Alive(id) && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+// waitExit waits until process id has exited, at most d.
+func waitExit(id killtree.ID, d time.Duration) {
+	w := newExitWaiter(id)
+	defer w.close()
+	w.wait(d)
 }
