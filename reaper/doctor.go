@@ -3,7 +3,6 @@ package reaper
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,37 +15,15 @@ import (
 // in what state, what this system offers to contain a run, and what leaked.
 // Each problem comes with the command that fixes it.
 
-// DoctorInput is what the caller knows that reaper cannot look up itself
-// (reaper sits below the launcher).
-type DoctorInput struct {
-	RealClaude string        // the claude the guard would run
-	ClaudeErr  error         // why none was found
-	OnPath     []ClaudeFound // every claude on PATH, in PATH order
-	Env        []string      // names of the environment variables to show
-}
-
-// ClaudeFound is one claude on PATH.
-type ClaudeFound struct {
-	Path  string `json:"path"`
-	Guard bool   `json:"guard"` // claude-guard's shim, not the real claude
-}
-
-// Report is the doctor's findings.
+// Report is the doctor's findings about the registry, containment, leaks
+// and the environment. Which claude runs is the launcher's to say: the
+// command adds it.
 type Report struct {
-	Claude      ClaudeReport   `json:"claude"`
 	Registry    RegistryReport `json:"registry"`
 	Containment []Mechanism    `json:"containment"`
 	Orphans     []Row          `json:"orphans"`
 	Env         []EnvVar       `json:"env"`
 	Problems    []Problem      `json:"problems"`
-}
-
-// ClaudeReport says what the command claude runs.
-type ClaudeReport struct {
-	Real   string        `json:"real,omitempty"`
-	Error  string        `json:"error,omitempty"`
-	OnPath []ClaudeFound `json:"on_path"`
-	Shim   string        `json:"shim,omitempty"` // the shim that runs when claude is typed, if one does
 }
 
 // RegistryReport is the registry's location and health.
@@ -82,14 +59,14 @@ type Problem struct {
 	Fix  string `json:"fix"`
 }
 
-// Doctor examines the setup. It changes nothing but what listing the
-// registry always does: bad files are moved into quarantine.
-func Doctor(in DoctorInput) Report {
+// Doctor examines the setup, showing the environment variables named in env.
+// It changes nothing but what listing the registry always does: bad files are
+// moved into quarantine.
+func Doctor(env []string) Report {
 	rep := Report{Containment: containment(), Orphans: []Row{}, Problems: []Problem{}}
-	rep.checkClaude(in)
 	reg := rep.checkRegistry()
 	rep.checkOrphans(reg)
-	for _, name := range in.Env {
+	for _, name := range env {
 		v, ok := os.LookupEnv(name)
 		rep.Env = append(rep.Env, EnvVar{Name: name, Value: v, Set: ok})
 	}
@@ -104,30 +81,6 @@ func Doctor(in DoctorInput) Report {
 
 func (r *Report) problem(what, fix string) {
 	r.Problems = append(r.Problems, Problem{What: what, Fix: fix})
-}
-
-func (r *Report) checkClaude(in DoctorInput) {
-	r.Claude = ClaudeReport{Real: in.RealClaude, OnPath: in.OnPath}
-	if r.Claude.OnPath == nil {
-		r.Claude.OnPath = []ClaudeFound{}
-	}
-	if in.ClaudeErr != nil {
-		r.Claude.Error = in.ClaudeErr.Error()
-		r.problem("no real claude to run: "+in.ClaudeErr.Error(),
-			"npm install -g @anthropic-ai/claude-code  (or: export CLAUDE_GUARD_CLAUDE=/path/to/claude)")
-	}
-	var real string
-	for _, c := range in.OnPath {
-		switch {
-		case c.Guard && real == "" && r.Claude.Shim == "":
-			r.Claude.Shim = c.Path
-		case c.Guard && real != "":
-			r.problem(fmt.Sprintf("the shim %s comes after the real claude %s on PATH, so it never runs", c.Path, real),
-				fmt.Sprintf(`export PATH="%s:$PATH"  (in your shell's profile)`, filepath.Dir(c.Path)))
-		case !c.Guard && real == "":
-			real = c.Path
-		}
-	}
 }
 
 func (r *Report) checkRegistry() *pidfile.Registry {
@@ -200,60 +153,5 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 	}
 	if n := r.Registry.Stale; n > 0 {
 		r.problem(fmt.Sprintf("%d runs whose guard is gone are not reaped yet", n), "claude-guard reap")
-	}
-}
-
-// WriteText prints the report for people.
-func (r Report) WriteText(w io.Writer) {
-	fmt.Fprintln(w, "claude")
-	if r.Claude.Real != "" {
-		fmt.Fprintf(w, "  runs         %s\n", r.Claude.Real)
-	} else {
-		fmt.Fprintf(w, "  runs         nothing: %s\n", r.Claude.Error)
-	}
-	switch {
-	case r.Claude.Shim != "":
-		fmt.Fprintf(w, "  on PATH      %s is claude-guard's shim: claude runs guarded\n", r.Claude.Shim)
-	case len(r.Claude.OnPath) > 0:
-		fmt.Fprintf(w, "  on PATH      %s is the real claude: guarded only through `claude-guard init` or an alias (or: claude-guard install-shim)\n", r.Claude.OnPath[0].Path)
-	default:
-		fmt.Fprintln(w, "  on PATH      no claude")
-	}
-	fmt.Fprintln(w, "registry")
-	g := r.Registry
-	fmt.Fprintf(w, "  path         %s", g.Path)
-	switch {
-	case g.Error != "":
-		fmt.Fprintf(w, " (unusable)\n")
-	case !g.Exists:
-		fmt.Fprintf(w, " (made by the first run)\n")
-	default:
-		fmt.Fprintf(w, " (mode %s)\n", g.Mode)
-	}
-	fmt.Fprintf(w, "  runs         %d running, %d stale, %d quarantined files\n", g.Running, g.Stale, g.Quarantined)
-	fmt.Fprintf(w, "  audit log    %s (%d bytes)\n", g.AuditLog, g.AuditBytes)
-	fmt.Fprintln(w, "containment")
-	for _, m := range r.Containment {
-		mark := "no "
-		if m.Available {
-			mark = "yes"
-		}
-		fmt.Fprintf(w, "  %-12s %s  %s\n", m.Name, mark, m.Detail)
-	}
-	fmt.Fprintln(w, "environment")
-	for _, e := range r.Env {
-		v := "(unset)"
-		if e.Set {
-			v = fmt.Sprintf("%q", e.Value)
-		}
-		fmt.Fprintf(w, "  %-20s %s\n", e.Name, v)
-	}
-	if len(r.Problems) == 0 {
-		fmt.Fprintln(w, "no problems found")
-		return
-	}
-	fmt.Fprintf(w, "problems: %d\n", len(r.Problems))
-	for _, p := range r.Problems {
-		fmt.Fprintf(w, "  - %s\n    fix: %s\n", p.What, p.Fix)
 	}
 }

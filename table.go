@@ -1,21 +1,22 @@
-package reaper
+package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"strconv"
-
-	"fmt"
-	"github.com/claude-guard/claude-guard/killtree"
-	"io"
 	"strings"
 	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/reaper"
 )
 
-// WriteTable writes rows as a table for people: run ids cut to a prefix
+// writeTable writes rows as a table for people: run ids cut to a prefix
 // kill accepts, relative ages, sizes in MiB, the label and command cut to fit
 // width columns (the working directory too, where there is room), state
 // coloured when color is set.
-func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
+func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.Time) {
 	if width < 60 {
 		width = 80
 	}
@@ -28,7 +29,7 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 		}
 		age := "-"
 		if !r.StartedAt.IsZero() {
-			age = Age(now.Sub(r.StartedAt))
+			age = formatAge(now.Sub(r.StartedAt))
 		}
 		var rest []string
 		if r.Label != "" {
@@ -43,7 +44,7 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 			tail = append(tail[:room-1], '…')
 		}
 		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(r.SessionID, 8)),
-			age, r.Processes, MiB(r.RSSBytes), string(tail))
+			age, r.Processes, formatMiB(r.RSSBytes), string(tail))
 	}
 }
 
@@ -54,9 +55,9 @@ func cut(s string, n int) string {
 	return s
 }
 
-// TerminalWidth is the width of the terminal f is, else $COLUMNS, else 80.
-func TerminalWidth(f *os.File) int {
-	if w := terminalWidth(f.Fd()); w > 0 {
+// terminalWidth is the width of the terminal f is, else $COLUMNS, else 80.
+func terminalWidth(f *os.File) int {
+	if w := terminalColumns(f.Fd()); w > 0 {
 		return w
 	}
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
@@ -82,8 +83,8 @@ func orDash(s string) string {
 	return s
 }
 
-// Age says how long ago, in the largest unit that fits: 45s, 3m, 2h, 5d.
-func Age(d time.Duration) string {
+// formatAge says how long ago, in the largest unit that fits: 45s, 3m, 2h, 5d.
+func formatAge(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(max(d, 0)/time.Second))
@@ -95,13 +96,13 @@ func Age(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
-// MiB formats a size in MiB with one decimal.
-func MiB(b uint64) string {
+// formatMiB formats a size in MiB with one decimal.
+func formatMiB(b uint64) string {
 	return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
 }
 
-// WriteResults says, a line per run, what ending runs did.
-func WriteResults(w io.Writer, res []Result) {
+// writeResultLines says, a line per run, what ending runs did.
+func writeResultLines(w io.Writer, res []reaper.Result) {
 	for _, r := range res {
 		verb := "ended"
 		if r.DryRun {

@@ -1,4 +1,4 @@
-package reaper
+package main
 
 import (
 	"bytes"
@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/claude-guard/claude-guard/reaper"
 )
 
 func TestWriteTableFitsWidth(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	rows := []Row{
+	rows := []reaper.Row{
 		{RunID: "19a9bd2c0d1deadbeef", State: "running", PID: 4242, SessionID: "8f0c8c1e-1111-2222-3333-444455556666",
 			StartedAt: now.Add(-3 * time.Minute), Processes: 12, RSSBytes: 300 << 20, Label: "nvim:main.go",
 			Cwd: "/home/someone/a/very/long/project/path", Argv: []string{"claude", "--model", "opus", "--allowedTools", "Bash,Read,Write"}},
@@ -18,7 +20,7 @@ func TestWriteTableFitsWidth(t *testing.T) {
 	}
 	for _, width := range []int{80, 120} {
 		var b bytes.Buffer
-		WriteTable(&b, rows, false, width, now)
+		writeTable(&b, rows, false, width, now)
 		for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
 			if n := utf8.RuneCountInString(l); n > width {
 				t.Errorf("width %d: %d columns: %q", width, n, l)
@@ -33,7 +35,7 @@ func TestWriteTableFitsWidth(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	WriteTable(&b, rows, true, 80, now)
+	writeTable(&b, rows, true, 80, now)
 	if !strings.Contains(b.String(), "\x1b[32mrunning") {
 		t.Errorf("no colour on a terminal:\n%q", b.String())
 	}
@@ -41,8 +43,8 @@ func TestWriteTableFitsWidth(t *testing.T) {
 
 func TestAge(t *testing.T) {
 	for d, want := range map[time.Duration]string{45 * time.Second: "45s", 3 * time.Minute: "3m", 2 * time.Hour: "2h", 50 * time.Hour: "2d", -time.Second: "0s"} {
-		if got := Age(d); got != want {
-			t.Errorf("Age(%v) = %s, want %s", d, got, want)
+		if got := formatAge(d); got != want {
+			t.Errorf("formatAge(%v) = %s, want %s", d, got, want)
 		}
 	}
 }
