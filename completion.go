@@ -1,17 +1,156 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
-// completeApp completes the guard's own options and commands only. Once a
-// COMMAND is typed the rest of the line is that command's: nothing is
-// printed (the shell falls back to file names) and nothing is ever run to
-// complete it. `claude-guard -- claude ... --generate-bash-completion` and the
-// shim pass the word through to claude verbatim.
-func completeApp(c *cli.Context) {
-	if c.NArg() > 0 {
-		return
+	"github.com/urfave/cli/v2"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/launcher"
+	"github.com/claude-guard/claude-guard/pidfile"
+)
+
+// completeFlag ends the command line of a shell asking what may come next
+// (the scripts below, urfave/cli's fish script).
+const completeFlag = "--generate-bash-completion"
+
+// complete answers a completion request: args are the words after the
+// program's name, the flag removed; a last word starting with "-" is the one
+// being typed, any other word is complete. It offers subcommands, flags,
+// shell names, signal names and kill's targets (run ids, labels, session ids).
+// Once a COMMAND is typed nothing is printed (the shell falls back to file
+// names) and nothing is ever run to complete it. handled is false when "--"
+// comes before the last word: from there on the words are the COMMAND's,
+// verbatim, and the request is not one.
+func complete(app *cli.App, args []string, w io.Writer) (handled bool) {
+	var cmd *cli.Command
+	flags, positional := append(app.Flags, cli.VersionFlag), 0
+	for i, a := range args {
+		last := i == len(args)-1
+		switch {
+		case a == "--" && !last:
+			return false
+		case strings.HasPrefix(a, "-") && a != "-":
+			if last {
+				if f := findFlag(flags, a); f != nil && takesValue(f) {
+					completeValue(w, f)
+				} else {
+					printFlags(w, flags, a)
+				}
+				return true
+			}
+		case i > 0 && strings.HasPrefix(args[i-1], "-") && !strings.Contains(args[i-1], "=") && takesValue(findFlag(flags, args[i-1])):
+			// the value of the flag before
+		case cmd == nil:
+			if cmd = app.Command(a); cmd == nil || cmd.Hidden {
+				return true // a COMMAND: the rest of the line is its own
+			}
+			flags = cmd.Flags
+		case cmd.Name == "run":
+			return true
+		default:
+			positional++
+		}
 	}
-	cli.DefaultAppComplete(c)
+	switch {
+	case cmd == nil:
+		for _, c := range app.VisibleCommands() {
+			fmt.Fprintln(w, c.Name)
+		}
+	case cmd.Name == "init" || cmd.Name == "completion":
+		if positional == 0 {
+			for _, sh := range launcher.Shells {
+				fmt.Fprintln(w, sh)
+			}
+		}
+	case cmd.Name == "kill":
+		for _, t := range killTargets() {
+			fmt.Fprintln(w, t)
+		}
+	case cmd.Name == "run" || cmd.Name == "install-shim":
+		// a COMMAND, a directory: the shell's own completion
+	default:
+		printFlags(w, flags, "-")
+	}
+	return true
+}
+
+func findFlag(flags []cli.Flag, arg string) cli.Flag {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if arg == "--"+n || len(n) == 1 && arg == "-"+n {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+func takesValue(f cli.Flag) bool {
+	if f == nil {
+		return false
+	}
+	_, isBool := f.(*cli.BoolFlag)
+	return !isBool
+}
+
+// printFlags prints the flags starting with typed, long ones as --name.
+func printFlags(w io.Writer, flags []cli.Flag, typed string) {
+	for _, f := range append(flags, cli.HelpFlag) {
+		if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() {
+			continue
+		}
+		for _, n := range f.Names() {
+			name := "--" + n
+			if len(n) == 1 {
+				name = "-" + n
+			}
+			if strings.HasPrefix(name, typed) {
+				fmt.Fprintln(w, name)
+			}
+		}
+	}
+}
+
+func completeValue(w io.Writer, f cli.Flag) {
+	if f.Names()[0] == "signal" {
+		for _, s := range killtree.SignalNames() {
+			fmt.Fprintln(w, s)
+		}
+	}
+}
+
+// killTargets lists what kill accepts by name: run ids, labels and session
+// ids of the runs on record. It never creates the registry.
+func killTargets() []string {
+	dir, err := pidfile.Dir()
+	if err != nil {
+		return nil
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	reg, err := pidfile.Open(dir)
+	if err != nil {
+		return nil
+	}
+	boot, _ := killtree.BootID()
+	runs, _ := reg.List(boot)
+	var out []string
+	for _, r := range runs {
+		out = append(out, r.RunID)
+		// a word the shell would split is no completion
+		if r.Label != "" && !strings.ContainsAny(r.Label, " \t\n'\"$`\\") {
+			out = append(out, r.Label)
+		}
+		if r.SessionID != "" {
+			out = append(out, r.SessionID)
+		}
+	}
+	return out
 }
 
 // bashCompletion is urfave/cli v2's autocomplete/bash_autocomplete with PROG
@@ -50,7 +189,7 @@ _cli_bash_autocomplete() {
   fi
 }
 
-complete -o bashdefault -o default -o nospace -F _cli_bash_autocomplete claude-guard
+complete -o bashdefault -o default -F _cli_bash_autocomplete claude-guard
 `
 
 // zshCompletion is urfave/cli v2's autocomplete/zsh_autocomplete with PROG set.

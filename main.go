@@ -41,6 +41,9 @@ func realMain(args []string) int {
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
 	app := newApp()
+	if n := len(args); n > 1 && args[n-1] == completeFlag && complete(app, args[1:n-1], app.Writer) {
+		return 0
+	}
 	err := app.Run(normalizeArgs(app, args))
 	return exitCode(err)
 }
@@ -116,7 +119,7 @@ func versionString() string {
 
 func newApp() *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
-	return &cli.App{
+	app := &cli.App{
 		Name:      "claude-guard",
 		Usage:     "run claude so that nothing it starts outlives it",
 		UsageText: "claude-guard [options] COMMAND [ARGS...]\nclaude-guard run [options] [--] COMMAND [ARGS...]\nclaude-guard ps | reap | kill | log | doctor | init | install-shim | completion | version",
@@ -130,9 +133,8 @@ func newApp() *cli.App {
 		ErrWriter:       os.Stderr,
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		// Completion asks with a trailing --generate-bash-completion; see completeApp.
+		// Completion asks with a trailing --generate-bash-completion; see complete.
 		EnableBashCompletion: true,
-		BashComplete:         completeApp,
 		Commands: []*cli.Command{
 			runCommand(),
 			versionCommand(),
@@ -147,6 +149,11 @@ func newApp() *cli.App {
 			watchdogCommand(),
 		},
 	}
+	for _, c := range app.Commands {
+		// `kill help` names a run labelled help; --help is the help.
+		c.HideHelpCommand = true
+	}
+	return app
 }
 
 // normalizeArgs makes "claude-guard [options] -- COMMAND" mean run, so a
