@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,14 +53,60 @@ func guardFlags() []cli.Flag {
 
 // guardCmd is `claude-guard [options] COMMAND` and `claude-guard run`.
 type guardCmd struct {
-	cfg launcher.Config
+	cfg         launcher.Config
+	subcommands []*cli.Command // for a hint when COMMAND is a mistyped one
 }
 
 func (g guardCmd) Run() error {
-	if code := guard(g.cfg); code != 0 {
+	code := guard(g.cfg)
+	if code == 127 {
+		if sub := mistyped(g.cfg.Argv[0], g.subcommands); sub != "" {
+			warn("did you mean `claude-guard %s`?", sub)
+		}
+	}
+	if code != 0 {
 		return exitError{code}
 	}
 	return nil
+}
+
+// mistyped returns the subcommand name, if any, that is one or two edits
+// from a COMMAND that was not found (pss, kil, doctr).
+func mistyped(name string, subs []*cli.Command) string {
+	if strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') {
+		return ""
+	}
+	if _, err := exec.LookPath(name); err == nil {
+		return "" // found: it exited 127 itself
+	}
+	best, bestDist := "", 3
+	for _, c := range subs {
+		if d := editDistance(name, c.Name); d < bestDist && d < len(c.Name) {
+			best, bestDist = c.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func guardAction(c *cli.Context) error {
@@ -66,9 +114,9 @@ func guardAction(c *cli.Context) error {
 		if c.Command.Name == "run" {
 			return usageError{errors.New("run: no command given")}
 		}
-		return cli.ShowAppHelp(c)
+		return usageError{errors.New("no COMMAND given: claude-guard [options] COMMAND [ARGS...], e.g. claude-guard claude")}
 	}
-	return guardCmd{cfg: launcher.Config{
+	return guardCmd{subcommands: c.App.VisibleCommands(), cfg: launcher.Config{
 		Argv:            c.Args().Slice(),
 		Grace:           c.Duration("grace"),
 		KeepDescendants: c.Bool("keep-descendants"),
@@ -95,7 +143,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, "claude-guard", versionString())
+			printVersion(c)
 			return nil
 		},
 	}

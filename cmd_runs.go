@@ -90,7 +90,13 @@ func reapCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be signalled; signal nothing"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-			&cli.DurationFlag{Name: "older-than", Usage: "also end live runs older than this (e.g. 24h)"},
+			&cli.DurationFlag{Name: "older-than", Usage: "also end live runs older than this (e.g. 24h)",
+				Action: func(_ *cli.Context, d time.Duration) error {
+					if d <= 0 {
+						return usageError{fmt.Errorf("--older-than %v: an age must be more than 0, e.g. 24h", d)}
+					}
+					return nil
+				}},
 			&cli.BoolFlag{Name: "unguarded", Usage: "also end orphaned claude trees no guard launched"},
 			graceFlag("time between SIGTERM and SIGKILL"),
 		},
@@ -132,7 +138,7 @@ func killCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
 		Usage:     "end guarded runs and everything they started",
-		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id or unique prefix, a session id, a child pid or a label.\nExample: claude-guard kill --label nvim",
+		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id or unique prefix, a session id, a child pid or a label.\nExample: claude-guard kill nvim   # the run started with --label nvim",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},

@@ -44,8 +44,8 @@ func realMain(args []string) int {
 	if n := len(args); n > 1 && args[n-1] == completeFlag && complete(app, args[1:n-1], app.Writer) {
 		return 0
 	}
-	err := app.Run(normalizeArgs(app, args))
-	return exitCode(err)
+	args = normalizeArgs(app, args)
+	return exitCode(app.Run(args), app, args)
 }
 
 func warn(format string, args ...any) {
@@ -62,7 +62,9 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func exitCode(err error) int {
+// exitCode says what went wrong, if anything, and returns the status to exit
+// with. A usage error points at the help of the (sub)command in args.
+func exitCode(err error, app *cli.App, args []string) int {
 	var ue usageError
 	var ee exitError
 	switch {
@@ -71,8 +73,8 @@ func exitCode(err error) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &ue):
-		warn("%v", ue.err)
-		warn("run 'claude-guard --help' for usage")
+		warn("%v", rephrase(ue.err, app, args))
+		warn("run '%s --help' for usage", commandPath(app, args))
 		return 2
 	default:
 		warn("%v", err)
@@ -117,8 +119,14 @@ func versionString() string {
 	return v
 }
 
+// printVersion is both `claude-guard version` and `claude-guard --version`.
+func printVersion(c *cli.Context) {
+	fmt.Fprintln(c.App.Writer, "claude-guard", versionString())
+}
+
 func newApp() *cli.App {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionPrinter = printVersion
 	app := &cli.App{
 		Name:      "claude-guard",
 		Usage:     "run claude so that nothing it starts outlives it",
