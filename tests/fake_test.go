@@ -250,15 +250,21 @@ func writeFile(path, content string) error {
 }
 
 // waitFile polls for path: the helpers cannot be told otherwise.
+// waitFile waits for path for at most helperWait. A helper that gives up
+// says so in the file helper-timeout of its directory, so that a test
+// finding it gone can tell its own timeout from the guard's doing.
 func waitFile(path string) {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
+	if poll(helperWait, func() bool { _, err := os.Stat(path); return err == nil }) {
+		return
 	}
-	fmt.Fprintf(os.Stderr, "timed out waiting for %s\n", path)
+	msg := fmt.Sprintf("helper %s (pid %d) waited %v for %s and gave up\n", filepath.Base(os.Args[0]), os.Getpid(), helperWait, path)
+	os.WriteFile("helper-timeout", []byte(msg), 0o644)
+	fmt.Fprint(os.Stderr, msg)
 	os.Exit(98)
 }
+
+// helperWait bounds a helper's wait for a file: past the longest test.
+const helperWait = 10 * time.Minute
 
 func must(err error) {
 	if err != nil {

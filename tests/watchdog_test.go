@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -29,17 +30,12 @@ func (f *fixture) watchdogs() []int {
 }
 
 func (f *fixture) waitWatchdogs(n int) []int {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		w := f.watchdogs()
-		if len(w) == n {
-			return w
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("%d watchdogs, want %d", len(w), n)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	var w []int
+	waitUntil(f.t, fmt.Sprintf("%d watchdogs of this test's registry", n), func() bool {
+		w = f.watchdogs()
+		return len(w) == n
+	})
+	return w
 }
 
 // Nothing is left of the watchdog when a run ends normally.
