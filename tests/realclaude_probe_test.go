@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,31 +31,52 @@ import (
 
 const rcTimeout = 60 * time.Second
 
+// median of ds (sorted in place).
+func median(ds []time.Duration) time.Duration {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
 func TestRealClaudeProbe(t *testing.T) {
 	bin := realClaude(t)
 
-	// claude -v answers on stdout, fast, without touching HOME or the network.
+	// claude -v answers on stdout without touching HOME or the network, the
+	// same through the guard. The Python Agent SDK gives `-v` 2 s: what the
+	// guard adds is measured against claude alone in the same run, runs
+	// interleaved, so a loaded machine slows both alike.
 	t.Run("version", func(t *testing.T) {
-		start := time.Now()
-		cmd := exec.Command(bin, "-v")
-		cmd.Env = claudeEnv(t, "http://127.0.0.1:9") // never contacted
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("claude -v: %v\n%s", err, stderr.Bytes())
+		env := append(claudeEnv(t, "http://127.0.0.1:9"), // never contacted
+			"CLAUDE_GUARD_HOME="+t.TempDir(), "CLAUDE_GUARD_CLAUDE="+bin)
+		direct := func() *exec.Cmd { return exec.Command(bin, "-v") }
+		guarded := func() *exec.Cmd { return exec.Command(guardBinary(t), "claude", "-v") }
+		const n = 5
+		var took [2][]time.Duration
+		for i := 0; i < n; i++ {
+			for k, mk := range []func() *exec.Cmd{direct, guarded} {
+				cmd := mk()
+				cmd.Env = env
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				start := time.Now()
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("%v: %v\n%s", cmd.Args, err, stderr.Bytes())
+				}
+				took[k] = append(took[k], time.Since(start))
+				if got, want := stdout.String(), rcClaudeVersion+" (Claude Code)\n"; got != want {
+					t.Errorf("%v stdout = %q, want %q", cmd.Args, got, want)
+				}
+				if stderr.Len() != 0 {
+					t.Errorf("%v stderr = %q, want empty", cmd.Args, stderr.Bytes())
+				}
+			}
 		}
-		took := time.Since(start)
-		if got, want := stdout.String(), rcClaudeVersion+" (Claude Code)\n"; got != want {
-			t.Errorf("claude -v stdout = %q, want %q", got, want)
+		d, g := median(took[0]), median(took[1])
+		t.Logf("claude -v: median %v alone, %v guarded (x%.2f, +%v) over %d runs each", d, g, float64(g)/float64(d), g-d, n)
+		// The guard's part (~5 ms) is the difference: it must leave most of
+		// the SDK's 2 s to claude, whatever claude itself takes here.
+		if g-d > time.Second {
+			t.Errorf("the guard adds %v to claude -v (median %v guarded, %v alone), want well under the SDK's 2 s", g-d, g, d)
 		}
-		if stderr.Len() != 0 {
-			t.Errorf("claude -v stderr = %q, want empty", stderr.Bytes())
-		}
-		// The Python Agent SDK gives `-v` 2 s; claude needs ~10 ms.
-		if took > time.Second {
-			t.Errorf("claude -v took %v, want well under the SDK's 2 s probe timeout", took)
-		}
-		t.Logf("claude -v: %q in %v", stdout.String(), took)
 	})
 
 	// -p with stream-json: exits 0; an init line carries the session id.
