@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -40,6 +42,7 @@ type doctorCmd struct {
 func (d doctorCmd) Run() error {
 	real, rerr := launcher.FindClaude()
 	rep := doctor(real, rerr, launcher.ClaudesOnPath(), reaper.Doctor(doctorEnv))
+	askShell(&rep, os.Getenv("SHELL"))
 	if d.JSON {
 		if err := writeJSON(d.Out, rep); err != nil {
 			return err
@@ -66,6 +69,43 @@ type claudeReport struct {
 	Error  string            `json:"error,omitempty"`
 	OnPath []launcher.OnPath `json:"on_path"`
 	Shim   string            `json:"shim,omitempty"` // the shim that runs when claude is typed, if one does
+	// what claude means in the user's interactive shell ($SHELL)
+	Shell      *launcher.ShellClaude `json:"shell,omitempty"`
+	ShellError string                `json:"shell_error,omitempty"`
+}
+
+// askShell asks the user's shell, as it starts interactively, what claude
+// is: an alias or function there bypasses the shim and `claude-guard init`.
+func askShell(rep *doctorReport, shell string) {
+	switch filepath.Base(shell) {
+	case "bash", "zsh", "fish":
+	default:
+		return
+	}
+	sc, err := launcher.AskShell(shell, 5*time.Second)
+	if err != nil {
+		rep.Claude.ShellError = err.Error()
+		return
+	}
+	rep.Claude.Shell = &sc
+	if !sc.Bypasses {
+		return
+	}
+	init := `eval "$(claude-guard init ` + sc.Shell + `)"`
+	if sc.Shell == "fish" {
+		init = "claude-guard init fish | source"
+	}
+	rep.Problems = append([]reaper.Problem{{
+		What: fmt.Sprintf("in %s, claude is %s %s: it bypasses claude-guard, so runs there go unguarded", sc.Shell, article(sc.Kind), sc.Definition),
+		Fix:  fmt.Sprintf("delete that %s from your %s startup files, or load `%s` after it", sc.Kind, sc.Shell, init),
+	}}, rep.Problems...)
+}
+
+func article(kind string) string {
+	if kind == "alias" {
+		return "an alias:"
+	}
+	return "a " + kind + ":"
 }
 
 // doctor puts the claude the guard would run (real, or why none: rerr) and
@@ -113,6 +153,18 @@ func writeDoctorText(w io.Writer, r doctorReport) {
 		fmt.Fprintf(w, "  on PATH      %s is the real claude: guarded only through `claude-guard init` or an alias (or: claude-guard install-shim)\n", r.Claude.OnPath[0].Path)
 	default:
 		fmt.Fprintln(w, "  on PATH      no claude")
+	}
+	switch sh := r.Claude.Shell; {
+	case sh != nil && sh.Bypasses:
+		fmt.Fprintf(w, "  in %-9s claude is %s %s (bypasses claude-guard)\n", sh.Shell, article(sh.Kind), sh.Definition)
+	case sh != nil && sh.Kind == "file":
+		fmt.Fprintf(w, "  in %-9s claude is %s\n", sh.Shell, sh.Definition)
+	case sh != nil && sh.Kind == "none":
+		fmt.Fprintf(w, "  in %-9s no claude\n", sh.Shell)
+	case sh != nil:
+		fmt.Fprintf(w, "  in %-9s claude is %s %s\n", sh.Shell, article(sh.Kind), sh.Definition)
+	case r.Claude.ShellError != "":
+		fmt.Fprintf(w, "  in $SHELL    unknown: %s\n", r.Claude.ShellError)
 	}
 	fmt.Fprintln(w, "registry")
 	g := r.Registry
