@@ -177,7 +177,7 @@ func writeDoctorText(w io.Writer, r doctorReport) {
 	default:
 		fmt.Fprintf(w, " (mode %s)\n", g.Mode)
 	}
-	fmt.Fprintf(w, "  runs         %d running, %d stale, %d quarantined files\n", g.Running, g.Stale, g.Quarantined)
+	fmt.Fprintf(w, "  runs         %d running, %d stale, %s\n", g.Running, g.Stale, plural(g.Quarantined, "quarantined file", "quarantined files"))
 	fmt.Fprintf(w, "  audit log    %s (%d bytes)\n", g.AuditLog, g.AuditBytes)
 	fmt.Fprintln(w, "containment")
 	for _, m := range r.Containment {

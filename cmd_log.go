@@ -67,6 +67,9 @@ func (l logCmd) Run() error {
 		for _, line := range lines {
 			show(line)
 		}
+		if len(lines) == 0 && err == nil && !l.JSON {
+			warn("no events yet in %s", pidfile.AuditPath(dir))
+		}
 		return err
 	}
 	ctx, stop := signal.NotifyContext(l.Ctx, os.Interrupt, syscall.SIGTERM)

@@ -35,6 +35,14 @@ func (p psCmd) Run() error {
 	if p.JSON {
 		return writeJSON(p.Out, rows)
 	}
+	if len(rows) == 0 {
+		if p.All {
+			warn("no guarded runs, and no claude processes without a guard")
+		} else {
+			warn("no guarded runs (claude-guard ps --all also lists claude processes without a guard)")
+		}
+		return nil
+	}
 	tty := isatty.IsTerminal(os.Stdout.Fd())
 	writeTable(p.Out, rows, tty && os.Getenv("NO_COLOR") == "", terminalWidth(os.Stdout), time.Now())
 	return nil
@@ -130,6 +138,9 @@ func (k killCmd) Run() error {
 	res, err := reaper.Kill(reg, k.Targets, k.All, k.Signal, k.Grace)
 	if werr := writeResults(k.Out, k.JSON, res); werr != nil {
 		return werr
+	}
+	if k.All && len(res) == 0 && err == nil && !k.JSON {
+		warn("no guarded runs to end")
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,13 +74,16 @@ func installShimCommand() *cli.Command {
 		UsageText: "claude-guard install-shim [--uninstall] [DIR]\n\n" +
 			"DIR defaults to ~/.local/bin; it must come before the real claude's directory in PATH.\n" +
 			"Example: claude-guard install-shim ~/.local/bin && export PATH=\"$HOME/.local/bin:$PATH\"",
-		Flags:        []cli.Flag{&cli.BoolFlag{Name: "uninstall", Usage: "remove DIR/claude if it is this program's shim, nothing else"}},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "uninstall", Usage: "remove DIR/claude if it is this program's shim, nothing else"},
+			&cli.BoolFlag{Name: "mkdir", Usage: "create DIR if it does not exist (~/.local/bin always is)"},
+		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return usageError{fmt.Errorf("install-shim: one DIR at most, got %d", c.NArg())}
 			}
-			return shimCmd{Dir: c.Args().First(), Uninstall: c.Bool("uninstall")}.Run()
+			return shimCmd{Dir: c.Args().First(), Uninstall: c.Bool("uninstall"), Mkdir: c.Bool("mkdir")}.Run()
 		},
 	}
 }
@@ -88,21 +92,34 @@ func installShimCommand() *cli.Command {
 type shimCmd struct {
 	Dir       string // "" means ~/.local/bin
 	Uninstall bool
+	Mkdir     bool // create an explicit DIR that does not exist
 }
 
 func (s shimCmd) Run() error {
+	var dflt string
+	if home, err := os.UserHomeDir(); err == nil {
+		dflt = filepath.Join(home, ".local", "bin")
+	}
 	dir := s.Dir
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return fmt.Errorf("install-shim: no home directory (%v); name a DIR", err)
+		if dflt == "" {
+			return errors.New("install-shim: no home directory; name a DIR")
 		}
-		dir = filepath.Join(home, ".local", "bin")
+		dir = dflt
 	}
 	if s.Uninstall {
 		return uninstallShim(dir)
 	}
+	_, err := os.Stat(dir)
+	missing := errors.Is(err, fs.ErrNotExist)
+	if missing && filepath.Clean(dir) != dflt && !s.Mkdir {
+		// a mistyped DIR would otherwise become a directory nobody has on PATH
+		return fmt.Errorf("install-shim: %s does not exist; pass --mkdir to create it", dir)
+	}
 	st, err := launcher.InstallShim(dir)
+	if missing && err == nil {
+		warn("created %s", dir)
+	}
 	if errors.Is(err, launcher.ErrNotShim) {
 		warn("%s exists and is not claude-guard (the real claude?); refusing to overwrite it", st.Path)
 		warn("hint: install the shim into a directory of its own that comes first in PATH, e.g. claude-guard install-shim ~/.local/bin")

@@ -20,10 +20,11 @@ func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.
 	if width < 60 {
 		width = 80
 	}
-	const fixed = 13 + 1 + 8 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
-	fmt.Fprintf(w, "%-13s %-8s %7s %-8s %4s %5s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL / COMMAND")
+	// STATE fits the longest state, unguarded.
+	const fixed = 13 + 1 + 9 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
+	fmt.Fprintf(w, "%-13s %-9s %7s %-8s %4s %5s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL / COMMAND")
 	for _, r := range rows {
-		state := fmt.Sprintf("%-8s", r.State)
+		state := fmt.Sprintf("%-9s", r.State)
 		if color {
 			state = colorState(r.State) + state + "\x1b[0m"
 		}
@@ -43,7 +44,11 @@ func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.
 		if room := width - fixed; len(tail) > room && room > 1 {
 			tail = append(tail[:room-1], '…')
 		}
-		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(r.SessionID, 8)),
+		pid := "-"
+		if r.PID > 0 {
+			pid = strconv.Itoa(r.PID)
+		}
+		fmt.Fprintf(w, "%-13s %s %7s %-8s %4s %5d %6s %s\n", orDash(cut(r.RunID, 13)), state, pid, orDash(cut(r.SessionID, 8)),
 			age, r.Processes, formatMiB(r.RSSBytes), string(tail))
 	}
 }
@@ -101,20 +106,29 @@ func formatMiB(b uint64) string {
 	return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
 }
 
-// writeResultLines says, a line per run, what ending runs did.
+// writeResultLines says, a line per run, what ending runs did, or with
+// --dry-run what it would do.
 func writeResultLines(w io.Writer, res []reaper.Result) {
 	for _, r := range res {
-		verb := "ended"
-		if r.DryRun {
-			verb = "would end"
-		}
 		name := r.RunID
 		if name == "" {
 			name = "session " + r.SessionID
 		}
-		fmt.Fprintf(w, "%s %s (%s): %d signalled, %d killed after grace%s\n", verb, name, r.Why,
-			len(r.Termed), len(r.Killed), pidList(r.Termed, r.Killed))
+		if r.DryRun {
+			fmt.Fprintf(w, "would end %s (%s): would signal %s%s\n", name, r.Why, plural(len(r.Termed), "process", "processes"), pidList(r.Termed))
+			continue
+		}
+		fmt.Fprintf(w, "ended %s (%s): %s signalled, %d killed after the grace period%s\n", name, r.Why,
+			plural(len(r.Termed), "process", "processes"), len(r.Killed), pidList(r.Termed, r.Killed))
 	}
+}
+
+// plural is "1 run", "2 runs".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func pidList(lists ...[]killtree.ID) string {

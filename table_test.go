@@ -48,3 +48,4 @@ func TestAge(t *testing.T) {
 		}
 	}
 }
+

@@ -132,7 +132,7 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 		r.Registry.Quarantined = reg.Quarantined()
 		if n := r.Registry.Quarantined; n > 0 {
 			q := filepath.Join(reg.Path(), "quarantine")
-			r.problem(fmt.Sprintf("%d bad registry files were moved aside into %s (see claude-guard log)", n, q),
+			r.problem(fmt.Sprintf("%s moved aside into %s (see claude-guard log)", count(n, "bad registry file was", "bad registry files were"), q),
 				"rm -r "+q+"  (after a look)")
 		}
 	} else if s, err := Take(); err == nil {
@@ -146,12 +146,20 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.Registry.Stale++
 		case "orphaned":
 			r.Orphans = append(r.Orphans, row)
-			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %d processes (%s)",
-				row.SessionID, row.PID, row.Processes, strings.Join(row.Argv, " ")),
+			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %s (%s)",
+				row.SessionID, row.PID, count(row.Processes, "process", "processes"), strings.Join(row.Argv, " ")),
 				"claude-guard reap --unguarded  (preview: claude-guard reap --unguarded --dry-run)")
 		}
 	}
 	if n := r.Registry.Stale; n > 0 {
-		r.problem(fmt.Sprintf("%d runs whose guard is gone are not reaped yet", n), "claude-guard reap")
+		r.problem(count(n, "run whose guard is gone is", "runs whose guard is gone are")+" not reaped yet", "claude-guard reap")
 	}
+}
+
+// count is "1 run", "2 runs".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -83,10 +83,12 @@ func TestReapOlderThanAndKillAll(t *testing.T) {
 	waitPath(t, f.path("r1"))
 	waitPath(t, f.path("oldleft"))
 	// a run started after a reference point, then --older-than that age
-	time.Sleep(300 * time.Millisecond) // an age to compare, not a wait for an event
+	// (the young run must still be younger than that when reap looks, on a
+	// loaded machine too: a second of margin)
+	time.Sleep(1500 * time.Millisecond) // an age to compare, not a wait for an event
 	young := f.guard(helperPath(t, "fakeclaude"), "pid=young", "ready=r2", "block")
 	waitPath(t, f.path("r2"))
-	out, stderr, code := f.run("reap", "--older-than", "250ms", "--grace", "200ms")
+	out, stderr, code := f.run("reap", "--older-than", "1s", "--grace", "200ms")
 	if code != 0 || !strings.Contains(out, "older than") {
 		t.Fatalf("reap --older-than: exit %d: %q %q", code, out, stderr)
 	}
