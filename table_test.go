@@ -48,4 +48,3 @@ func TestAge(t *testing.T) {
 		}
 	}
 }
-
