@@ -204,15 +204,12 @@ func trap(file string, ignored map[os.Signal]bool, die bool) {
 }
 
 func writeSessions(sid string, bad bool) {
-	b, err := os.ReadFile("/proc/self/stat")
+	st, err := readStat(os.Getpid())
 	must(err)
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	start := fields[22-3]
 	if bad {
-		n, _ := strconv.ParseUint(start, 10, 64)
-		start = strconv.FormatUint(n+1, 10)
+		st.start++
 	}
+	start := strconv.FormatUint(st.start, 10)
 	dir := filepath.Join(os.Getenv("CLAUDE_CONFIG_DIR"), "sessions")
 	must(os.MkdirAll(dir, 0o700))
 	must(writeFile(filepath.Join(dir, strconv.Itoa(os.Getpid())+".json"),

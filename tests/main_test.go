@@ -145,13 +145,8 @@ func readPid(ts *testscript.TestScript, file string) int {
 
 // alive reports whether pid runs and is not a zombie.
 func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
-	return state != "Z" && state != "X"
+	st, err := readStat(pid)
+	return err == nil && st.state != "Z" && st.state != "X"
 }
 
 // gone PIDFILE...: wait until the process each file names is gone. With !,
@@ -214,11 +209,9 @@ func cmdGuardSig(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("want one run in the registry, found %d", len(found))
 	}
 	pid := int(found[0]["guard_pid"].(float64))
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := readStat(pid)
 	ts.Check(err)
-	s := string(b)
-	start := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[22-3]
-	if start != strconv.FormatUint(uint64(found[0]["guard_start"].(float64)), 10) {
+	if st.start != uint64(found[0]["guard_start"].(float64)) {
 		ts.Fatalf("guard %d is not the recorded process", pid)
 	}
 	ts.Check(syscall.Kill(pid, sig))

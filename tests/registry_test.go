@@ -217,13 +217,11 @@ func spawnSleeper(t *testing.T, dir, name string, attr *syscall.SysProcAttr) (in
 }
 
 func startTicks(t *testing.T, pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := readStat(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(b)
-	n, _ := strconv.ParseUint(strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[22-3], 10, 64)
-	return n
+	return st.start
 }
 
 func bootID(t *testing.T) string {
