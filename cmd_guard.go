@@ -60,7 +60,9 @@ type guardCmd struct {
 func (g guardCmd) Run() error {
 	code := guard(g.cfg)
 	if code == 127 {
-		if sub := mistyped(g.cfg.Argv[0], g.subcommands); sub != "" {
+		if g.cfg.Argv[0] == "help" {
+			warn("did you mean `claude-guard --help`?")
+		} else if sub := mistyped(g.cfg.Argv[0], g.subcommands); sub != "" {
 			warn("did you mean `claude-guard %s`?", sub)
 		}
 	}

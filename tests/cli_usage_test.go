@@ -31,6 +31,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ps", "--bogus"}, 2, `flag provided but not defined: --bogus\n.*'claude-guard ps --help'`},
 		{[]string{"pss"}, 127, `pss: command not found\n.*did you mean .claude-guard ps.\?`},
 		{[]string{"doctr"}, 127, `did you mean .claude-guard doctor.\?`},
+		{[]string{"help"}, 127, `help: command not found\n.*did you mean .claude-guard --help.\?`},
 		{[]string{"no-such-command-xyz"}, 127, `^claude-guard: no-such-command-xyz: command not found\n$`},
 		{[]string{"kill", "help"}, 1, `no guarded run matches "help"`},
 	} {
