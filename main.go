@@ -7,8 +7,9 @@
 //
 // Each command group has a file of its own (cmd_guard.go, cmd_runs.go,
 // cmd_setup.go, cmd_doctor.go, cmd_log.go): its Action copies the flags into
-// a struct and calls its Run. This file builds the app and maps errors to
-// exit codes.
+// a struct and calls its Run. table.go prints runs and results, usage.go
+// words usage errors, completion.go answers shell completion. This file
+// builds the app and maps errors to exit codes.
 package main
 
 import (
