@@ -125,7 +125,8 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 		rows, errs = Rows(reg, true)
 		for _, err := range errs {
 			var bf *pidfile.BadFileError
-			if !errors.As(err, &bf) && !strings.Contains(err.Error(), "moved to") {
+			var qe *pidfile.QuarantinedError
+			if !errors.As(err, &bf) && !errors.As(err, &qe) {
 				r.problem("registry: "+err.Error(), "claude-guard doctor  (again, once the cause is fixed)")
 			}
 		}
