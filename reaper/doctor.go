@@ -11,9 +11,10 @@ import (
 	"github.com/claude-guard/claude-guard/pidfile"
 )
 
-// The doctor: what claude-guard would run, where it keeps its registry and
+// The doctor's findings that are reaper's to make: where the registry is and
 // in what state, what this system offers to contain a run, and what leaked.
-// Each problem comes with the command that fixes it.
+// Each problem comes with the command that fixes it. Which claude runs, and
+// the text people read, are the command's (cmd_doctor.go).
 
 // Report is the doctor's findings about the registry, containment, leaks
 // and the environment. Which claude runs is the launcher's to say: the
