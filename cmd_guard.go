@@ -112,6 +112,7 @@ func editDistance(a, b string) int {
 }
 
 func guardAction(c *cli.Context) error {
+	catchSIGPIPE()
 	if c.NArg() == 0 {
 		if c.Command.Name == "run" {
 			return usageError{errors.New("run: no command given")}
@@ -120,7 +121,7 @@ func guardAction(c *cli.Context) error {
 	}
 	return guardCmd{subcommands: c.App.VisibleCommands(), cfg: launcher.Config{
 		Argv:            c.Args().Slice(),
-		Grace:           c.Duration("grace"),
+		Grace:           graceOf(c),
 		KeepDescendants: c.Bool("keep-descendants"),
 		Label:           c.String("label"),
 		Passthrough:     c.Bool("passthrough"),

@@ -113,7 +113,7 @@ func reapCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usageError{fmt.Errorf("reap: unexpected argument %q", c.Args().First())}
 			}
-			return reapCmd{Opts: reaper.Options{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run"),
+			return reapCmd{Opts: reaper.Options{Grace: graceOf(c), DryRun: c.Bool("dry-run"),
 				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded")},
 				JSON: c.Bool("json"), Out: c.App.Writer}.Run()
 		},
@@ -149,7 +149,7 @@ func killCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
 		Usage:     "end guarded runs and everything they started",
-		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id or unique prefix, a session id, a child pid or a label.\nExample: claude-guard kill nvim   # the run started with --label nvim",
+		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id, a child pid, a session id, a label, or a unique prefix of a run id (4+ characters) or session id (8+).\nExample: claude-guard kill nvim   # the run started with --label nvim",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},
@@ -165,7 +165,7 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			return killCmd{Targets: c.Args().Slice(), All: c.Bool("all"), Signal: sig, Grace: c.Duration("grace"),
+			return killCmd{Targets: c.Args().Slice(), All: c.Bool("all"), Signal: sig, Grace: graceOf(c),
 				JSON: c.Bool("json"), Out: c.App.Writer}.Run()
 		},
 	}

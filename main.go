@@ -20,7 +20,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,6 +38,7 @@ func realMain(args []string) int {
 	// Under the name claude (a shim) it acts as `claude-guard claude ARGS...`,
 	// reading no options of its own.
 	if launcher.IsClaude(args[0]) {
+		catchSIGPIPE()
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
 	app := newApp()
@@ -84,27 +84,6 @@ func exitCode(err error, app *cli.App, args []string) int {
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error { return usageError{err} }
-
-func envGrace() time.Duration {
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-			return d
-		}
-		warn("ignoring CLAUDE_GUARD_GRACE=%q: not a duration like 2s or 500ms", s)
-	}
-	return 2 * time.Second
-}
-
-// graceFlag is --grace (env CLAUDE_GUARD_GRACE), never negative.
-func graceFlag(usage string) *cli.DurationFlag {
-	return &cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: usage,
-		Action: func(_ *cli.Context, d time.Duration) error {
-			if d < 0 {
-				return usageError{fmt.Errorf("--grace %v: a grace period cannot be negative", d)}
-			}
-			return nil
-		}}
-}
 
 func versionString() string {
 	v := version

@@ -82,7 +82,7 @@ func lookupFlag(app *cli.App, name string) cli.Flag {
 // durationHint says what a duration looks like, from what the user typed.
 func durationHint(v string) string {
 	if _, err := strconv.ParseFloat(v, 64); err == nil {
-		return "use a unit: " + v + "s, 500ms"
+		return "no unit (write " + v + "s or " + v + "ms)"
 	}
-	return "not a duration; write one like 2s, 500ms or 1m30s"
+	return "not a duration like 2s or 500ms"
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/claude-guard/claude-guard/pidfile"
 )
@@ -36,8 +35,13 @@ type RegistryReport struct {
 	Running     int    `json:"running"`
 	Stale       int    `json:"stale"`
 	Quarantined int    `json:"quarantined"`
-	AuditLog    string `json:"audit_log"`
-	AuditBytes  int64  `json:"audit_bytes"`
+	// Strangers are files in the registry directory that are not the
+	// registry's: never moved or removed, only reported.
+	Strangers []string `json:"strangers,omitempty"`
+	// Newer counts entries of a newer claude-guard's schema.
+	Newer      int    `json:"newer"`
+	AuditLog   string `json:"audit_log"`
+	AuditBytes int64  `json:"audit_bytes"`
 }
 
 // Mechanism is one way of containing a run, and whether this system has it.
@@ -71,11 +75,9 @@ func Doctor(env []string) Report {
 		v, ok := os.LookupEnv(name)
 		rep.Env = append(rep.Env, EnvVar{Name: name, Value: v, Set: ok})
 	}
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err != nil || d < 0 {
-			rep.problem(fmt.Sprintf("CLAUDE_GUARD_GRACE=%q is not a duration; the default 2s is used", s),
-				"export CLAUDE_GUARD_GRACE=2s")
-		}
+	if _, err := EnvGrace(); err != nil {
+		rep.problem(fmt.Sprintf("%s=%q: %v; the default %v is used", GraceEnv, os.Getenv(GraceEnv), err, DefaultGrace),
+			"export CLAUDE_GUARD_GRACE=2s")
 	}
 	return rep
 }
@@ -105,6 +107,8 @@ func (r *Report) checkRegistry() *pidfile.Registry {
 		r.Registry.Error = err.Error()
 		fix := "export CLAUDE_GUARD_HOME=/a/directory/of/yours  (mode 700)"
 		switch {
+		case errors.Is(err, pidfile.ErrNotRegistry):
+			fix = "export CLAUDE_GUARD_HOME=$HOME/.local/state/claude-guard  (a directory of its own; nothing in " + dir + " was touched)"
 		case fi != nil && fi.Mode()&os.ModeSymlink != 0:
 			fix = "rm " + dir + "  (a symlink; or point CLAUDE_GUARD_HOME at a real directory)"
 		case fi != nil && fi.Mode().Perm()&0o022 != 0:
@@ -132,6 +136,16 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			}
 		}
 		r.Registry.Quarantined = reg.Quarantined()
+		if err := reg.QuarantineErr(); err != nil {
+			q := filepath.Join(reg.Path(), "quarantine")
+			r.problem("bad registry files stay in place: "+err.Error(), "rm "+q+"  (it is not a directory of yours; claude-guard makes a new one)")
+		}
+		if r.Registry.Strangers = reg.Strangers(); len(r.Registry.Strangers) > 0 {
+			n := len(r.Registry.Strangers)
+			r.problem(fmt.Sprintf("%s in the registry directory %s %s not claude-guard's; left alone: %s",
+				count(n, "file", "files"), reg.Path(), verb(n, "is", "are"), strings.Join(r.Registry.Strangers, ", ")),
+				"move them elsewhere (claude-guard never touches them)")
+		}
 		if n := r.Registry.Quarantined; n > 0 {
 			q := filepath.Join(reg.Path(), "quarantine")
 			r.problem(fmt.Sprintf("%s moved aside into %s (see claude-guard log)", count(n, "bad registry file was", "bad registry files were"), q),
@@ -146,12 +160,18 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.Registry.Running++
 		case "stale":
 			r.Registry.Stale++
+		case "unknown":
+			r.Registry.Newer++
 		case "orphaned":
 			r.Orphans = append(r.Orphans, row)
 			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %s (%s)",
 				row.SessionID, row.PID, count(row.Processes, "process", "processes"), strings.Join(row.Argv, " ")),
 				"claude-guard reap --unguarded  (preview: claude-guard reap --unguarded --dry-run)")
 		}
+	}
+	if n := r.Registry.Newer; n > 0 {
+		r.problem(count(n, "run was", "runs were")+" recorded by a newer claude-guard than this one: an old copy runs somewhere (a copied shim?)",
+			"claude-guard install-shim --uninstall DIR && claude-guard install-shim DIR  (with the newer claude-guard)")
 	}
 	if n := r.Registry.Stale; n > 0 {
 		r.problem(count(n, "run whose guard is gone is", "runs whose guard is gone are")+" not reaped yet", "claude-guard reap")
@@ -164,4 +184,12 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// verb agrees with a count: "is" for 1, "are" otherwise.
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

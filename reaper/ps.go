@@ -28,6 +28,9 @@ type Row struct {
 	Model     string    `json:"model"`
 	Processes int       `json:"processes"`
 	RSSBytes  uint64    `json:"rss_bytes"`
+	// Schema is set on an entry of a newer claude-guard (state "unknown"):
+	// this one cannot read it, and leaves it to the version that wrote it.
+	Schema int `json:"schema,omitempty"`
 
 	members []killtree.Proc
 }
@@ -45,12 +48,16 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 	}
 	rows = []Row{}
 	for _, r := range runs {
+		if r.Unknown {
+			rows = append(rows, Row{RunID: r.RunID, State: "unknown", Schema: r.Schema})
+			continue
+		}
 		if r.PID == 0 {
 			continue // only its id is known: starting, or being swept
 		}
 		row := Row{RunID: r.RunID, State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
 			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}
-		if r.Live && r.BootID == snap.BootID {
+		if (r.Live || r.NoLock && guardAlive(r.Entry, snap.BootID)) && r.BootID == snap.BootID {
 			row.State = "running"
 		}
 		row.setMembers(snap.Members(r.Entry))

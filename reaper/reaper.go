@@ -138,7 +138,7 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 // snap, taken after the run was seen stale, spares a run with nothing in it
 // a scan of its own: a dead guard's run cannot grow from nothing.
 func reapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool, snap *Snapshot) (Result, error) {
-	h, err := reg.TryLock(id)
+	h, err := lockStale(reg, id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -185,6 +185,31 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	return r, h.Remove()
 }
 
+// lockStale takes the lock of run id if its guard is gone. An entry left
+// without its lock file (removed, or quarantined as a FIFO or symlink) is
+// taken over with a new lock, once the guard it records is seen gone:
+// without a lock file, the guard's identity is all that tells a live run.
+func lockStale(reg *pidfile.Registry, id string) (*pidfile.Handle, error) {
+	h, err := reg.TryLock(id)
+	if !errors.Is(err, pidfile.ErrGone) {
+		return h, err
+	}
+	e, rerr := reg.Read(id)
+	if rerr != nil {
+		return nil, pidfile.ErrGone
+	}
+	boot, _ := killtree.BootID()
+	if guardAlive(e, boot) {
+		return nil, pidfile.ErrLive
+	}
+	return reg.Relock(id)
+}
+
+// guardAlive reports whether the guard e records still runs.
+func guardAlive(e pidfile.Entry, boot string) bool {
+	return e.GuardPID > 0 && e.BootID == boot && killtree.Alive(killtree.ID{PID: e.GuardPID, Start: e.GuardStart})
+}
+
 // Stale reaps every stale run in the registry. Live runs are left alone.
 // Each run is reaped under its own lock, so an interrupted reap is picked up
 // by the next one.
@@ -194,7 +219,8 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 	var snap *Snapshot
 	var out []Result
 	for _, r := range runs {
-		if r.Live {
+		// An entry of a newer schema is left to the version that wrote it.
+		if r.Live || r.Unknown {
 			continue
 		}
 		if snap == nil {
