@@ -54,7 +54,7 @@ func guardFlags() []cli.Flag {
 // guardCmd is `claude-guard [options] COMMAND` and `claude-guard run`.
 type guardCmd struct {
 	cfg         launcher.Config
-	subcommands []*cli.Command // for a hint when COMMAND is a mistyped one
+	subcommands []string // for a hint when COMMAND is a mistyped one
 }
 
 func (g guardCmd) Run() error {
@@ -74,7 +74,7 @@ func (g guardCmd) Run() error {
 
 // mistyped returns the subcommand name, if any, that is one or two edits
 // from a COMMAND that was not found (pss, kil, doctr).
-func mistyped(name string, subs []*cli.Command) string {
+func mistyped(name string, subs []string) string {
 	if strings.ContainsRune(name, filepath.Separator) || strings.ContainsRune(name, '/') {
 		return ""
 	}
@@ -83,8 +83,8 @@ func mistyped(name string, subs []*cli.Command) string {
 	}
 	best, bestDist := "", 3
 	for _, c := range subs {
-		if d := editDistance(name, c.Name); d < bestDist && d < len(c.Name) {
-			best, bestDist = c.Name, d
+		if d := editDistance(name, c); d < bestDist && d < len(c) {
+			best, bestDist = c, d
 		}
 	}
 	return best
@@ -119,7 +119,7 @@ func guardAction(c *cli.Context) error {
 		}
 		return usageError{errors.New("no COMMAND given: claude-guard [options] COMMAND [ARGS...], e.g. claude-guard claude")}
 	}
-	return guardCmd{subcommands: c.App.VisibleCommands(), cfg: launcher.Config{
+	return guardCmd{subcommands: visibleCommands(c.App), cfg: launcher.Config{
 		Argv:            c.Args().Slice(),
 		Grace:           graceOf(c),
 		KeepDescendants: c.Bool("keep-descendants"),
@@ -185,4 +185,13 @@ func watchdog(dir, runID string) error {
 		return err
 	}
 	return reaper.Watchdog(reg, runID, envGrace())
+}
+
+// visibleCommands names the subcommands a user can have meant.
+func visibleCommands(app *cli.App) []string {
+	var names []string
+	for _, c := range app.VisibleCommands() {
+		names = append(names, c.Name)
+	}
+	return names
 }

@@ -6,10 +6,12 @@ import (
 	"github.com/claude-guard/claude-guard/launcher"
 )
 
-// appCommands are the names and aliases of the app's commands (a test keeps
-// this list equal to newApp's), plus help, which urfave/cli may answer.
-var appCommands = []string{"run", "version", "ps", "reap", "kill", "init", "install-shim", "log", "doctor",
-	"completion", launcher.WatchdogCommand, launcher.DaemonWatchCommand, "help", "h"}
+// userCommands are the app's visible commands, appCommands all the names it
+// answers (a test keeps both equal to newApp's), help included.
+var (
+	userCommands = []string{"run", "version", "ps", "reap", "kill", "init", "install-shim", "log", "doctor", "completion"}
+	appCommands  = append([]string{launcher.WatchdogCommand, launcher.DaemonWatchCommand, "help", "h"}, userCommands...)
+)
 
 // fastPath runs the two launches that need no command line parsing without
 // building the urfave/cli app (a third of a millisecond on every launch):
@@ -37,5 +39,6 @@ func fastPath(args []string) (code int, ok bool) {
 			return 0, false
 		}
 	}
-	return guard(launcher.Config{Argv: args[1:], Grace: envGrace()}), true
+	err := guardCmd{subcommands: userCommands, cfg: launcher.Config{Argv: args[1:], Grace: envGrace()}}.Run()
+	return exitCode(err, nil, nil), true
 }

@@ -9,6 +9,9 @@ import (
 func TestFastPathKnowsEveryCommand(t *testing.T) {
 	app := newApp()
 	app.Setup()
+	if got := visibleCommands(app); !slices.Equal(got, userCommands) {
+		t.Errorf("visible commands %q, userCommands %q", got, userCommands)
+	}
 	for _, c := range app.Commands {
 		for _, n := range append([]string{c.Name}, c.Aliases...) {
 			if !slices.Contains(appCommands, n) {
