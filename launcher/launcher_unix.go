@@ -28,8 +28,9 @@ type waitEvent struct {
 }
 
 type spawned struct {
-	child killtree.Proc
-	err   error
+	child    killtree.Proc
+	err      error
+	inCgroup bool // false: clone3 refused the cgroup, the child started without it
 }
 
 // guard is the state of one run while its child lives.
@@ -40,9 +41,10 @@ type guard struct {
 	tty       bool // the child's group was made the terminal's foreground
 	ending    bool // told to end (TERM, HUP): cleanup ignores --keep-descendants
 	watchMu   sync.Mutex
-	watchdog  killtree.ID    // guarded by watchMu
-	subreaper bool           // orphans of the run come back to the guard
-	own       chan os.Signal // signals the guard handles itself
+	watchdog  killtree.ID      // guarded by watchMu
+	subreaper bool             // orphans of the run come back to the guard
+	cg        *killtree.Cgroup // the run's cgroup, nil where it has none
+	own       chan os.Signal   // signals the guard handles itself
 }
 
 func run(cfg Config, path string, rec *record) (Status, error) {
@@ -65,12 +67,14 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		}
 		growPipe(stdout.Fd())
 	}
+	// The guard stays outside the run's cgroup: only the child starts in it.
+	cg, cgfd := runCgroup(rec.entry.RunID)
 	// syscall.StartProcess, not os.StartProcess: the latter forks a probe
 	// child on first use to test pidfd support, on every launch.
 	attr := &syscall.ProcAttr{
 		Env:   childEnv(rec.entry.RunID),
 		Files: []uintptr{0, stdout.Fd(), 2},
-		Sys:   sysProcAttr(g.tty),
+		Sys:   sysProcAttr(g.tty, cgfd),
 	}
 	events := make(chan waitEvent, 64)
 	kick := make(chan struct{}, 1)
@@ -79,6 +83,15 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	sp := <-started
 	if stdout != os.Stdout {
 		stdout.Close()
+	}
+	if cg != nil {
+		unix.Close(cgfd)
+		if sp.inCgroup {
+			g.cg = cg
+			rec.setCgroup(cg.Path)
+		} else {
+			_ = cg.Remove()
+		}
 	}
 	if sp.err != nil {
 		if pr != nil {
@@ -109,9 +122,11 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	stopWatch := watchRun(rec, g.child, g.exclude)
 
 	st := g.loop(events, kick)
-	close(stopWatch)
 	<-watchdogUp
+	// The tree is still recorded while cleanup runs: what a SIGTERM
+	// handler starts is on record should the guard die now.
 	g.cleanup()
+	close(stopWatch)
 	if g.tty {
 		takeTerminal()
 	}
@@ -133,6 +148,11 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<- spawned, events chan<- waitEvent, kick <-chan struct{}) {
 	runtime.LockOSThread()
 	pid, _, err := syscall.StartProcess(path, argv, attr)
+	inCgroup := true
+	if err != nil && retryable(err) && dropCgroup(attr.Sys) {
+		inCgroup = false
+		pid, _, err = syscall.StartProcess(path, argv, attr)
+	}
 	if err != nil {
 		started <- spawned{err: err}
 		return
@@ -142,7 +162,7 @@ func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<-
 	if err != nil {
 		child = killtree.Proc{ID: killtree.ID{PID: pid}, PGID: pid}
 	}
-	started <- spawned{child: child}
+	started <- spawned{child: child, inCgroup: inCgroup}
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WUNTRACED, nil)
@@ -229,4 +249,16 @@ func (g *guard) childStopped(sig syscall.Signal) {
 	}
 	stopSelf(sig)
 	// Back after SIGCONT, whose handler continues the child.
+}
+
+// retryable tells the errors of clone3 refusing the cgroup from those of
+// the command itself (not found, not executable), which a second try
+// without the cgroup would only repeat.
+func retryable(err error) bool {
+	for _, e := range []error{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ENOTDIR, unix.ELOOP, unix.E2BIG, unix.ETXTBSY} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
 }

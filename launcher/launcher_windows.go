@@ -31,9 +31,10 @@ type guard struct {
 	child     killtree.Proc
 	ending    bool // told to end (console closed): cleanup ignores --keep-descendants
 	watchMu   sync.Mutex
-	watchdog  killtree.ID // guarded by watchMu
-	job       *job        // nil: no job object could be had
-	subreaper bool        // always false: Windows has none
+	watchdog  killtree.ID      // guarded by watchMu
+	job       *job             // nil: no job object could be had
+	subreaper bool             // always false: Windows has none
+	cg        *killtree.Cgroup // always nil: the job object holds the run
 }
 
 // run starts the child in a job object. The child stays in the guard's
