@@ -594,7 +594,7 @@ func logCommand() *cli.Command {
 	}
 }
 
-var doctorEnv = []string{"CLAUDE_GUARD_HOME", "CLAUDE_GUARD_GRACE", "CLAUDE_GUARD_CLAUDE", "CLAUDE_CONFIG_DIR", "XDG_STATE_HOME"}
+var doctorEnv = []string{"CLAUDE_GUARD_HOME", "CLAUDE_GUARD_GRACE", "CLAUDE_GUARD_CLAUDE", "CLAUDE_GUARD_CGROUP", "CLAUDE_CONFIG_DIR", "XDG_STATE_HOME"}
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{
@@ -614,7 +614,8 @@ func doctorCommand() *cli.Command {
 			for _, p := range launcher.ClaudesOnPath() {
 				onPath = append(onPath, reaper.ClaudeFound(p))
 			}
-			rep := reaper.Doctor(reaper.DoctorInput{RealClaude: real, ClaudeErr: rerr, OnPath: onPath, Env: doctorEnv})
+			rep := reaper.Doctor(reaper.DoctorInput{RealClaude: real, ClaudeErr: rerr, OnPath: onPath, Env: doctorEnv,
+				Active: reaper.Active(launcher.Containment())})
 			if c.Bool("json") {
 				if err := writeJSON(c.App.Writer, rep); err != nil {
 					return err

@@ -83,6 +83,13 @@ func OpenCgroup(path, name string) (*Cgroup, error) {
 	return &Cgroup{Path: path}, nil
 }
 
+// RemoveEmptyCgroups removes the caller's claude-guard cgroups that are
+// empty and were made more than age ago: leftovers of runs whose guard and
+// watchdog died. Younger ones may belong to a run about to start its child
+// in it. A populated one is never touched: it may be another registry's live
+// run, or the processes a run kept (--keep-descendants).
+func RemoveEmptyCgroups(age time.Duration) int { return removeEmptyCgroups(age) }
+
 func validCgroupName(name string) bool {
 	n := strings.TrimPrefix(name, "daemon-")
 	if n == "" || len(n) > 64 {

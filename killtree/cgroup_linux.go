@@ -329,3 +329,27 @@ func (c *Cgroup) move(pid int) error {
 	}
 	return nil
 }
+
+func removeEmptyCgroups(age time.Duration) int {
+	own, err := ownCgroup()
+	if err != nil {
+		return 0
+	}
+	dir := filepath.Join(own, CgroupDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		fi, err := e.Info()
+		if !e.IsDir() || err != nil || !validCgroupName(e.Name()) || time.Since(fi.ModTime()) < age {
+			continue
+		}
+		c := &Cgroup{Path: filepath.Join(dir, e.Name())}
+		if checkCgroupDir(c.Path) == nil && !c.populated() && c.remove() == nil {
+			n++
+		}
+	}
+	return n
+}

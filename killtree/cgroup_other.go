@@ -2,7 +2,10 @@
 
 package killtree
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // cgroups are Linux's: elsewhere every call says so, and callers fall back
 // on the process group, the cookie and the recorded tree.
@@ -20,3 +23,5 @@ func (c *Cgroup) kill() error                 { return errors.ErrUnsupported }
 func (c *Cgroup) remove() error               { return errors.ErrUnsupported }
 func (c *Cgroup) stats() (CgroupStats, error) { return CgroupStats{}, errors.ErrUnsupported }
 func (c *Cgroup) move(int) error              { return errors.ErrUnsupported }
+
+func removeEmptyCgroups(time.Duration) int { return 0 }

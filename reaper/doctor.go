@@ -23,6 +23,16 @@ type DoctorInput struct {
 	ClaudeErr  error         // why none was found
 	OnPath     []ClaudeFound // every claude on PATH, in PATH order
 	Env        []string      // names of the environment variables to show
+	Active     Active        // the containment a run gets, as the launcher decides it
+}
+
+// Active is the containment a run started now gets, and why: the launcher's
+// own answer (launcher.Containment), not a second guess of the doctor's.
+type Active struct {
+	Cgroup bool   `json:"cgroup"`
+	Mode   string `json:"mode"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
 }
 
 // ClaudeFound is one claude on PATH.
@@ -36,6 +46,7 @@ type Report struct {
 	Claude      ClaudeReport   `json:"claude"`
 	Registry    RegistryReport `json:"registry"`
 	Containment []Mechanism    `json:"containment"`
+	Active      Active         `json:"active"`
 	Orphans     []Row          `json:"orphans"`
 	Env         []EnvVar       `json:"env"`
 	Problems    []Problem      `json:"problems"`
@@ -85,7 +96,12 @@ type Problem struct {
 // Doctor examines the setup. It changes nothing but what listing the
 // registry always does: bad files are moved into quarantine.
 func Doctor(in DoctorInput) Report {
-	rep := Report{Containment: containment(), Orphans: []Row{}, Problems: []Problem{}}
+	rep := Report{Containment: containment(), Active: in.Active, Orphans: []Row{}, Problems: []Problem{}}
+	for i, m := range rep.Containment {
+		if m.Name == "cgroup v2" && in.Active.Mode != "" {
+			rep.Containment[i] = Mechanism{Name: m.Name, Available: in.Active.Cgroup, Detail: in.Active.Detail}
+		}
+	}
 	rep.checkClaude(in)
 	reg := rep.checkRegistry()
 	rep.checkOrphans(reg)
@@ -239,6 +255,12 @@ func (r Report) WriteText(w io.Writer) {
 			mark = "yes"
 		}
 		fmt.Fprintf(w, "  %-12s %s  %s\n", m.Name, mark, m.Detail)
+	}
+	if r.Active.Mode != "" {
+		fmt.Fprintf(w, "  %-12s %s\n", "active", r.Active.Mode)
+		if r.Active.Fix != "" {
+			fmt.Fprintf(w, "  %-12s %s\n", "for cgroups", r.Active.Fix)
+		}
 	}
 	fmt.Fprintln(w, "environment")
 	for _, e := range r.Env {

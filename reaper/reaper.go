@@ -60,10 +60,10 @@ func Take() (*Snapshot, error) {
 	return s, nil
 }
 
-// Members returns what is left of run e in s: its recorded child and tree
-// (where pid, start ticks and boot id all match), members of its process group
-// started since the run began, and every process carrying its cookie. The
-// guard itself and the caller are never members.
+// Members returns what is left of run e in s: the members of its cgroup, its
+// recorded child and tree (where pid, start ticks and boot id all match), its
+// process group while that provably is the run's, and every process carrying
+// its cookie. The guard itself and the caller are never members.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 	self := os.Getpid()
 	seen := map[int]bool{}
@@ -76,15 +76,32 @@ func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 		out = append(out, p)
 	}
 	if e.BootID != "" && e.BootID == s.BootID && e.Start > 0 {
+		if cg := RunCgroup(e); cg != nil {
+			for _, id := range cg.Procs() {
+				if p, ok := s.byPID[id.PID]; ok && p.Start == id.Start {
+					add(p)
+				}
+			}
+		}
 		recorded := append([]pidfile.Proc{{PID: e.PID, Start: e.Start}}, e.Tree...)
+		provable := false // the group is the run's
 		for _, t := range recorded {
 			if p, ok := s.byPID[t.PID]; ok && p.Start == t.Start && t.Start >= e.Start {
 				add(p)
+				provable = provable || p.PGID == e.PGID
 			}
 		}
 		if e.PGID > 1 {
-			for _, p := range s.byPGID[e.PGID] {
-				if p.Start >= e.Start {
+			group := s.byPGID[e.PGID]
+			// A group id is reused once the group empties: the group
+			// counts only while one of its members is provably the
+			// run's, a recorded process or one carrying the cookie; a
+			// group id is never given out while any member lives.
+			for _, p := range group {
+				provable = provable || s.carries(p.PID, e.RunID)
+			}
+			for _, p := range group {
+				if provable && p.Start >= e.Start {
 					add(p)
 				}
 			}
@@ -94,6 +111,31 @@ func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 		add(p)
 	}
 	return out
+}
+
+// carries reports whether pid carries run id's cookie.
+func (s *Snapshot) carries(pid int, id string) bool {
+	for _, c := range strings.Split(s.cookies[pid], ":") {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
+
+// RunCgroup returns run e's cgroup, or nil when it has none, or when the
+// path its entry gives is not a claude-guard cgroup made for this run: an
+// entry is untrusted input, and a forged one must not have an unrelated
+// cgroup killed.
+func RunCgroup(e pidfile.Entry) *killtree.Cgroup {
+	if e.Cgroup == "" {
+		return nil
+	}
+	cg, err := killtree.OpenCgroup(e.Cgroup, e.RunID)
+	if err != nil {
+		return nil
+	}
+	return cg
 }
 
 // ids turns processes into identities for killtree.
@@ -127,7 +169,12 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 		}
 		return ids(s.Members(e))
 	}
-	rep := killtree.End(find, sig, grace)
+	var rep killtree.Report
+	if cg := RunCgroup(e); cg != nil {
+		rep = cg.End(find, sig, grace)
+	} else {
+		rep = killtree.End(find, sig, grace)
+	}
 	return Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label,
 		Termed: rep.Termed, Killed: rep.Killed, Left: rep.Left}
 }
@@ -167,7 +214,10 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		return r, nil
 	}
 	var r Result
-	if snap != nil && len(snap.Members(e)) == 0 {
+	if cg := RunCgroup(e); snap != nil && len(snap.Members(e)) == 0 && (cg == nil || !cg.Populated()) {
+		if cg != nil {
+			_ = cg.Remove()
+		}
 		r = Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label}
 	} else {
 		r = End(e, syscall.SIGTERM, grace)
@@ -191,6 +241,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
 	boot, _ := killtree.BootID()
 	runs, errs := reg.List(boot)
+	if !dryRun {
+		killtree.RemoveEmptyCgroups(LeftoverCgroupAge)
+	}
 	var snap *Snapshot
 	var out []Result
 	for _, r := range runs {
@@ -251,6 +304,11 @@ func pids(ids []killtree.ID) []int {
 	}
 	return out
 }
+
+// LeftoverCgroupAge is how long an empty claude-guard cgroup is left before
+// a reap removes it: a run's cgroup is empty for the moment between its
+// making and its child's start, never for seconds.
+const LeftoverCgroupAge = 10 * time.Second
 
 // WatchdogGrace caps the grace period of a watchdog's reap: a guard that was
 // killed gives no time to wait out, and its run must be gone within about

@@ -12,15 +12,24 @@ import (
 )
 
 // WriteTable writes rows as a table for people: run ids cut to a prefix
-// kill accepts, relative ages, sizes in MiB, the label and command cut to fit
+// kill accepts, relative ages, CPU time and memory (the cgroup's, where the
+// run has one, else the processes' resident sizes) in short units, the label and command cut to fit
 // width columns (the working directory too, where there is room), state
 // coloured when color is set.
 func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 	if width < 60 {
 		width = 80
 	}
-	const fixed = 13 + 1 + 8 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
-	fmt.Fprintf(w, "%-13s %-8s %7s %-8s %4s %5s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL / COMMAND")
+	fixed := 13 + 1 + 8 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
+	// CPU time takes a column where there is room for it beside the
+	// command: the command matters more at 80 columns.
+	withCPU := width >= 90
+	cpuHead := ""
+	if withCPU {
+		fixed += 6
+		cpuHead = fmt.Sprintf(" %5s", "CPU")
+	}
+	fmt.Fprintf(w, "%-13s %-8s %7s %-8s %4s %5s%s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", cpuHead, "MEM", "LABEL / COMMAND")
 	for _, r := range rows {
 		state := fmt.Sprintf("%-8s", r.State)
 		if color {
@@ -42,8 +51,18 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 		if room := width - fixed; len(tail) > room && room > 1 {
 			tail = append(tail[:room-1], '…')
 		}
-		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(r.SessionID, 8)),
-			age, r.Processes, MiB(r.RSSBytes), string(tail))
+		cpu, mem := "", r.RSSBytes
+		if withCPU {
+			cpu = fmt.Sprintf(" %5s", "-")
+			if r.Cgroup != "" {
+				cpu = fmt.Sprintf(" %5s", CPUTime(r.CPUUsec))
+			}
+		}
+		if r.MemoryBytes > 0 {
+			mem = r.MemoryBytes
+		}
+		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d%s %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(r.SessionID, 8)),
+			age, r.Processes, cpu, MiB(mem), string(tail))
 	}
 }
 
@@ -93,6 +112,22 @@ func Age(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// CPUTime formats CPU time in at most five columns: 0.25s, 12.3s, 4m05s, 3h12m.
+func CPUTime(usec uint64) string {
+	d := time.Duration(usec) * time.Microsecond
+	switch {
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d < 100*time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02d", int(d/time.Minute), int(d%time.Minute/time.Second))
+	case d < 100*time.Hour:
+		return fmt.Sprintf("%dh%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dh", int(d/time.Hour))
 }
 
 // MiB formats a size in MiB with one decimal.
