@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -201,6 +202,14 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		// The cookie is all there is to go by.
 		e = pidfile.Entry{RunID: h.ID()}
 		why = "only the run id left: swept by cookie"
+		// A guard that died before recording its child may have made its
+		// cgroup already, beside the caller's own when the caller is its
+		// watchdog (started by the guard, in the guard's cgroup).
+		if own, err := killtree.OwnCgroup(); err == nil {
+			if cg := filepath.Join(own, killtree.CgroupDir, e.RunID); RunCgroup(pidfile.Entry{RunID: e.RunID, Cgroup: cg}) != nil {
+				e.Cgroup = cg
+			}
+		}
 	case err != nil:
 		h.Close()
 		return Result{}, err
