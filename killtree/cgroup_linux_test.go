@@ -1,6 +1,16 @@
 package killtree
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 func TestParseMountinfo(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -68,6 +78,83 @@ func TestOpenCgroupRefusesForeignPaths(t *testing.T) {
 	} {
 		if _, err := OpenCgroup(p, id); err == nil {
 			t.Errorf("OpenCgroup(%q) accepted", p)
+		}
+	}
+}
+
+// A tree started in one cgroup is moved whole into another (as claude's
+// daemon is taken out of the run that started it), and ending the first
+// then leaves it alone.
+func TestMoveTreeThenKill(t *testing.T) {
+	if _, err := CgroupUsable(); err != nil {
+		t.Skipf("no usable cgroup here: %v", err)
+	}
+	run, err := NewCgroup(fmt.Sprintf("probe-run-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon, err := NewCgroup(fmt.Sprintf("daemon-test-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := run.FD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("sh", "-c", `sleep 1000 & sleep 1000 & sh -c 'sleep 1000 & wait' & : > "$1"; wait`, "sh", filepath.Join(dir, "ready"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	t.Cleanup(func() {
+		daemon.Kill()
+		run.Kill()
+		cmd.Wait()
+		for run.Populated() || daemon.Populated() {
+			time.Sleep(time.Millisecond)
+		}
+		run.Remove()
+		daemon.Remove()
+	})
+	for _, err := os.Stat(filepath.Join(dir, "ready")); err != nil; _, err = os.Stat(filepath.Join(dir, "ready")) {
+		time.Sleep(time.Millisecond)
+	}
+	before := run.Procs()
+	if len(before) < 4 {
+		t.Fatalf("run cgroup holds %v", before)
+	}
+	if err := daemon.MoveTree(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if left := run.Procs(); len(left) != 0 {
+		t.Fatalf("left in the run's cgroup: %v", left)
+	}
+	moved := map[ID]bool{}
+	for _, id := range daemon.Procs() {
+		moved[id] = true
+	}
+	for _, id := range before {
+		if !moved[id] {
+			t.Fatalf("%v not moved: moved %v, had %v", id, moved, before)
+		}
+	}
+	rep := run.End(nil, syscall.SIGTERM, 100*time.Millisecond)
+	if len(rep.Termed)+len(rep.Killed) != 0 || !Alive(before[0]) {
+		t.Fatalf("ending the run reached the moved tree: %+v", rep)
+	}
+	if st, err := daemon.Stats(); err != nil {
+		t.Errorf("stats: %v", err)
+	} else {
+		t.Logf("daemon cgroup: %+v", st)
+	}
+	if err := daemon.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); daemon.Populated(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still populated after cgroup.kill: %v", daemon.Procs())
 		}
 	}
 }
