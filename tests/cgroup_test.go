@@ -367,3 +367,40 @@ func TestForgedCgroupEntry(t *testing.T) {
 		t.Fatal("a process of a cgroup named by a forged entry was killed")
 	}
 }
+
+// The watchdog is never part of its own run's record (it used to be, in 1
+// run of 2 to 8, when the tree was recorded while it was being started), in
+// either mode: kill would then end it and leave its lock behind.
+func TestWatchdogNeverRecorded(t *testing.T) {
+	for _, mode := range []string{"cgroup", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			for i := 0; i < 8; i++ {
+				f := modeFixture(t, mode)
+				g := f.guard(helperPath(t, "fakeclaude"), "ready=ready", "waitfile=go")
+				waitPath(t, f.path("ready"))
+				w := f.waitWatchdogs(1)[0]
+				// A wrong record would be made in the moment the watchdog
+				// starts; two record intervals (250 ms) give it the chance
+				// to show. No event marks the absence of a write.
+				time.Sleep(600 * time.Millisecond)
+				_, e := f.entry()
+				for _, p := range e["tree"].([]any) {
+					if int(p.(map[string]any)["pid"].(float64)) == w {
+						t.Errorf("run %d: the watchdog %d is in its run's tree", i, w)
+					}
+				}
+				if cg, _ := e["cgroup"].(string); cg != "" {
+					procs, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+					if strings.Contains("\n"+string(procs), "\n"+strconv.Itoa(w)+"\n") {
+						t.Errorf("run %d: the watchdog %d is in its run's cgroup", i, w)
+					}
+				}
+				f.touch("go")
+				if err := g.Wait(); err != nil {
+					t.Fatal(err)
+				}
+				waitGone(t, w)
+			}
+		})
+	}
+}
