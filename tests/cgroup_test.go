@@ -404,3 +404,33 @@ func TestWatchdogNeverRecorded(t *testing.T) {
 		})
 	}
 }
+
+// Without a cgroup: 500 processes that left the group and scrubbed their
+// environment, all on record, the guard SIGKILLed: the watchdog ends them
+// within about 2 s.
+func TestFallback500Recorded(t *testing.T) {
+	f := modeFixture(t, "off")
+	script := fmt.Sprintf(`i=0; while [ $i -lt 500 ]; do env -i setsid %s %s/b$i & i=$((i+1)); done; wait`,
+		helperPath(t, "sleeper"), f.dir)
+	g := f.guard("sh", "-c", script)
+	f.waitWatchdogs(1)
+	waitfor2(t, "500 processes on record", func() bool {
+		m, _ := filepath.Glob(filepath.Join(f.home, "*.json"))
+		if len(m) != 1 {
+			return false
+		}
+		b, _ := os.ReadFile(m[0])
+		var e struct{ Tree []any }
+		json.Unmarshal(b, &e)
+		return len(e.Tree) >= 501
+	})
+	f.killGuard(g, false)
+	left, took := waitNoneMarked(t, f.dir, 10*time.Second)
+	if len(left) > 0 {
+		t.Fatalf("%d left 10 s after the guard's SIGKILL", len(left))
+	}
+	t.Logf("500 recorded processes gone %v after the guard's SIGKILL", took)
+	if took > 2*time.Second {
+		t.Errorf("took %v, more than the 2 s promised", took)
+	}
+}
