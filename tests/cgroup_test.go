@@ -226,6 +226,17 @@ func TestGuardAndWatchdogKilledThenReap(t *testing.T) {
 			}
 			_, e := f.entry()
 			cg, _ := e["cgroup"].(string)
+			// ps reads the run's CPU time from its cgroup, where it has one
+			rows := f.ps()
+			if len(rows) != 1 {
+				t.Fatalf("ps: %v", rows)
+			}
+			if got, _ := rows[0]["cgroup"].(string); got != cg || (mode == "cgroup") != (cg != "") {
+				t.Errorf("ps cgroup %q, entry %q, mode %s", got, cg, mode)
+			}
+			if cpu, _ := rows[0]["cpu_usec"].(float64); (cpu > 0) != (mode == "cgroup") {
+				t.Errorf("ps cpu_usec %v in mode %s", cpu, mode)
+			}
 			f.killGuard(g, true)
 			pids := []int{f.pid("s"), f.pid("d"), f.pid("e"), f.pid("i")}
 			for _, p := range pids {
