@@ -124,6 +124,10 @@ func (g *guard) sweepLater() bool {
 // cleanup ends what the child left behind, unless told to keep it.
 func (g *guard) cleanup() {
 	if g.cfg.KeepDescendants && !g.ending {
+		if g.cg != nil {
+			// Kept processes keep their cgroup; an empty one goes.
+			_ = g.cg.Remove()
+		}
 		return
 	}
 	var rep killtree.Report
