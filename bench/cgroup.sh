@@ -29,11 +29,12 @@ hyperfine --style basic --time-unit millisecond -N --warmup 20 --runs "$RUNS" \
 python3 - "$WORK/launch.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+base, env = r["true (baseline)"], r["env + true (baseline of the above)"]
 cg, off = r["guard, cgroup"], r["guard, CLAUDE_GUARD_CGROUP=off"]
-env = r["env + true (baseline of the above)"]
-print("launch, mean ms: cgroup %.2f  off %.2f  (off minus its env hop: %.2f)  true %.2f" % (
-    cg["mean"]*1e3, off["mean"]*1e3, (off["mean"]-env["mean"]+r["true (baseline)"]["mean"])*1e3, r["true (baseline)"]["mean"]*1e3))
-print("ratio cgroup / off (env hop taken out): %.3f" % (cg["mean"] / (off["mean"]-env["mean"]+r["true (baseline)"]["mean"])))
+for k in ("median", "min", "mean"):
+    o = off[k] - env[k] + base[k]  # the env hop taken out
+    print("launch %-6s ms: true %.2f  guard+cgroup %.2f  guard, cgroup off %.2f  ratio cgroup/off %.3f  cgroup extra %.2f ms" % (
+        k, base[k]*1e3, cg[k]*1e3, o*1e3, cg[k]/o, (cg[k]-o)*1e3))
 PY
 
 # A stale run of 500 processes (guard and watchdog SIGKILLed), reaped.

@@ -168,8 +168,8 @@ func (c *Cgroup) MoveTree(pid int) error {
 // that left it, a second line): sig to each, up to grace for them to go, then
 // cgroup.kill and SIGKILL for the rest. Nothing forked in between escapes:
 // the kill takes the cgroup as it is then. The cgroup is removed once empty.
-// find may be nil.
-func (c *Cgroup) End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
+// find may be nil; noStop are as for End.
+func (c *Cgroup) End(find func() []ID, sig syscall.Signal, grace time.Duration, noStop ...ID) Report {
 	all := func() []ID {
 		ids := c.procs()
 		if find != nil {
@@ -199,7 +199,7 @@ func (c *Cgroup) End(find func() []ID, sig syscall.Signal, grace time.Duration) 
 	}
 	// What left the cgroup is ended the old way; the cgroup's own members
 	// are SIGKILLed already and only waited for.
-	rest := End(all, syscall.SIGKILL, 0)
+	rest := End(all, syscall.SIGKILL, 0, noStop...)
 	r.Killed = append(r.Killed, rest.Killed...)
 	r.Left = rest.Left
 	for deadline := time.Now().Add(2 * time.Second); c.populated() && time.Now().Before(deadline); {

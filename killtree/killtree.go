@@ -133,9 +133,10 @@ type Report struct {
 // their parents live (a SIGTERM handler that starts a daemon). Before each
 // SIGKILL round the targets are stopped with SIGSTOP and their children
 // collected again until no new one appears: a stopped process cannot fork,
-// so none is born between the collection and the kill. A zero sig skips the
-// polite round.
-func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
+// so none is born between the collection and the kill. noStop are never
+// stopped (only killed): a guard's own child, whose stop the guard would
+// follow by stopping itself. A zero sig skips the polite round.
+func End(find func() []ID, sig syscall.Signal, grace time.Duration, noStop ...ID) Report {
 	var r Report
 	targets := live(find())
 	if len(targets) == 0 {
@@ -153,7 +154,7 @@ func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
 	}
 	killed := map[ID]bool{}
 	for round := 0; round < 20; round++ {
-		targets = freeze(live(append(targets, find()...)))
+		targets = freeze(live(append(targets, find()...)), noStop)
 		if len(targets) == 0 {
 			break
 		}
@@ -171,8 +172,11 @@ func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
 
 // freeze stops every target and adds their children, stopping those too,
 // until a pass finds no new one.
-func freeze(targets []ID) []ID {
+func freeze(targets []ID, noStop []ID) []ID {
 	seen := map[ID]bool{}
+	for _, id := range noStop {
+		seen[id] = true
+	}
 	for pass := 0; pass < 100; pass++ {
 		n := len(seen)
 		for _, id := range targets {

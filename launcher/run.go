@@ -134,9 +134,9 @@ func (g *guard) cleanup() {
 	if g.cg != nil {
 		// TERM to every member, the grace, then cgroup.kill: whatever was
 		// forked meanwhile is a member too, and goes with the rest.
-		rep = g.cg.End(g.members, syscall.SIGTERM, g.cfg.Grace)
+		rep = g.cg.End(g.members, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
 	} else {
-		rep = killtree.End(g.members, syscall.SIGTERM, g.cfg.Grace)
+		rep = killtree.End(g.members, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
 	}
 	g.audit(syscall.SIGTERM, rep, "left after the command exited")
 	if len(rep.Left) > 0 {
@@ -149,7 +149,8 @@ func (g *guard) killAll() {
 	if g.cg != nil {
 		_ = g.cg.Kill()
 	}
-	g.audit(0, killtree.End(g.members, 0, 0), "told to end, grace period over")
+	// The child is never stopped: the guard would follow it into the stop.
+	g.audit(0, killtree.End(g.members, 0, 0, g.child.ID), "told to end, grace period over")
 }
 
 // audit writes what the guard's own cleanup signalled to the audit log, as

@@ -170,11 +170,14 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 		}
 		return ids(s.Members(e))
 	}
+	// The run's child is never stopped: a live guard would follow it into
+	// the stop (kill of a running run).
+	child := killtree.ID{PID: e.PID, Start: e.Start}
 	var rep killtree.Report
 	if cg := RunCgroup(e); cg != nil {
-		rep = cg.End(find, sig, grace)
+		rep = cg.End(find, sig, grace, child)
 	} else {
-		rep = killtree.End(find, sig, grace)
+		rep = killtree.End(find, sig, grace, child)
 	}
 	return Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label,
 		Termed: rep.Termed, Killed: rep.Killed, Left: rep.Left}

@@ -445,3 +445,32 @@ func TestFallback500Recorded(t *testing.T) {
 		t.Errorf("took %v, more than the 2 s promised", took)
 	}
 }
+
+// kill of a live run whose claude ignores SIGTERM: the SIGKILL round stops
+// what it collects, but never the guard's own child, whose stop the guard
+// would follow into a stop of its own. The guard ends as its child did.
+func TestKillLiveRunIgnoringTerm(t *testing.T) {
+	for _, mode := range []string{"cgroup", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			f := modeFixture(t, mode)
+			g := f.guard("--label", "stubborn", helperPath(t, "fakeclaude"), "ignore=TERM", "setsid=s", "ready=ready", "block")
+			waitPath(t, f.path("ready"))
+			if _, stderr, code := f.run("kill", "--grace", "200ms", "stubborn"); code != 0 {
+				t.Fatalf("kill: exit %d: %s", code, stderr)
+			}
+			done := make(chan error, 1)
+			go func() { done <- g.Wait() }()
+			select {
+			case err := <-done:
+				if ws := g.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+					t.Errorf("guard ended %v, want killed by SIGKILL as its child", err)
+				}
+			case <-time.After(waitLimit):
+				g.Process.Signal(syscall.SIGCONT)
+				g.Process.Kill()
+				t.Fatal("the guard never ended")
+			}
+			waitGone(t, f.pid("s"))
+		})
+	}
+}
