@@ -86,7 +86,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	}
 	if cg != nil {
 		unix.Close(cgfd)
-		if sp.inCgroup {
+		if sp.err == nil && sp.inCgroup {
 			g.cg = cg
 			rec.setCgroup(cg.Path)
 		} else {
