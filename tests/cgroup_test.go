@@ -474,3 +474,46 @@ func TestKillLiveRunIgnoringTerm(t *testing.T) {
 		})
 	}
 }
+
+// Every signal the guard sends to a leftover once its command has exited is
+// in the audit log, the SIGKILL escalation apart, as the reaper's are.
+func TestCleanupAudited(t *testing.T) {
+	for _, mode := range []string{"cgroup", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			f := modeFixture(t, mode)
+			_, stderr, code := f.run("--grace", "200ms", helperPath(t, "fakeclaude"), "setsid=s", "ignoreterm=i", "exit=0")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			s, i := f.pid("s"), f.pid("i")
+			waitGone(t, s)
+			waitGone(t, i)
+			b, _ := os.ReadFile(filepath.Join(f.home, "audit.log"))
+			var term, kill []int
+			for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				var ev struct {
+					Event string
+					PIDs  []int
+				}
+				json.Unmarshal([]byte(l), &ev)
+				switch ev.Event {
+				case "cleanup":
+					term = append(term, ev.PIDs...)
+				case "sigkill":
+					kill = append(kill, ev.PIDs...)
+				}
+			}
+			has := func(l []int, p int) bool {
+				for _, x := range l {
+					if x == p {
+						return true
+					}
+				}
+				return false
+			}
+			if !has(term, s) || !has(term, i) || !has(kill, i) {
+				t.Errorf("audit log: TERM to %v, KILL to %v; want TERM to %d and %d, KILL to %d:\n%s", term, kill, s, i, i, b)
+			}
+		})
+	}
+}
