@@ -318,8 +318,12 @@ func TestOtherUIDDescendant(t *testing.T) {
 			f := modeFixture(t, mode)
 			marker := fmt.Sprintf("7777.%d%d", os.Getpid(), time.Now().UnixNano()%1e6)
 			start := time.Now()
+			// The child exits once its descendant runs as the other user
+			// (and holds none of the test's pipes, which would keep the
+			// test waiting where the guard leaves it alive).
 			_, stderr, code := f.run("--grace", "1s", "sh", "-c",
-				"setpriv --reuid=65534 --regid=65534 --clear-groups sleep "+marker+" & exit 0")
+				"setpriv --reuid=65534 --regid=65534 --clear-groups sleep "+marker+" </dev/null >/dev/null 2>&1 & "+
+					`while [ "$(stat -c %u /proc/$!)" != 65534 ]; do sleep 0.01; done; exit 0`)
 			took := time.Since(start)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
