@@ -178,8 +178,14 @@ func (c *Cgroup) End(find func() []ID, sig syscall.Signal, grace time.Duration, 
 		return ids
 	}
 	var r Report
+	first := live(all())
+	if len(first) == 0 && !c.populated() {
+		// The common end of a run: nothing left. One look is enough.
+		_ = c.remove()
+		return r
+	}
 	if sig != 0 && sig != syscall.SIGKILL {
-		for _, id := range live(all()) {
+		for _, id := range first {
 			if Signal(id, sig) == nil {
 				r.Termed = append(r.Termed, id)
 			}
