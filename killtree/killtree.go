@@ -209,7 +209,7 @@ func withChildren(targets []ID) []ID {
 	return live(out)
 }
 
-// live drops duplicates, processes that are gone, and those of other users:
+// live drops repeated ids, processes that are gone, and those of other users:
 // they are never signalled, so they are never waited for either (a setuid
 // program below claude would otherwise hold every cleanup for its whole
 // SIGKILL rounds and then be reported as a survivor of a SIGKILL never sent).
