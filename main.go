@@ -38,7 +38,11 @@ func main() {
 
 func realMain(args []string) int {
 	if isShim(args[0]) {
+		catchSIGPIPE()
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
+	}
+	if code, ok := fastPath(args); ok {
+		return code
 	}
 	app := newApp()
 	err := app.Run(normalizeArgs(app, args))
@@ -87,16 +91,6 @@ func exitCode(err error) int {
 	}
 }
 
-func envGrace() time.Duration {
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-			return d
-		}
-		warn("ignoring CLAUDE_GUARD_GRACE=%q: not a duration like 2s or 500ms", s)
-	}
-	return 2 * time.Second
-}
-
 // guard runs one guarded command and returns the exit status to end with. A
 // child killed by a signal is mirrored by raising that signal.
 func guard(cfg launcher.Config) int {
@@ -136,17 +130,6 @@ func versionString() string {
 	return v
 }
 
-// graceFlag is --grace (env CLAUDE_GUARD_GRACE), never negative.
-func graceFlag(usage string) *cli.DurationFlag {
-	return &cli.DurationFlag{Name: "grace", Value: 2 * time.Second, EnvVars: []string{"CLAUDE_GUARD_GRACE"}, Usage: usage,
-		Action: func(_ *cli.Context, d time.Duration) error {
-			if d < 0 {
-				return usageError{fmt.Errorf("--grace %v: a grace period cannot be negative", d)}
-			}
-			return nil
-		}}
-}
-
 func guardFlags() []cli.Flag {
 	return []cli.Flag{
 		graceFlag("time between the polite signal and SIGKILL when ending the run"),
@@ -159,6 +142,7 @@ func guardFlags() []cli.Flag {
 }
 
 func guardAction(c *cli.Context) error {
+	catchSIGPIPE()
 	if c.NArg() == 0 {
 		if c.Command.Name == "run" {
 			return usageError{errors.New("run: no command given")}
@@ -167,7 +151,7 @@ func guardAction(c *cli.Context) error {
 	}
 	code := guard(launcher.Config{
 		Argv:            c.Args().Slice(),
-		Grace:           c.Duration("grace"),
+		Grace:           graceOf(c),
 		KeepDescendants: c.Bool("keep-descendants"),
 		Label:           c.String("label"),
 		Passthrough:     c.Bool("passthrough"),
@@ -233,6 +217,17 @@ func newApp() *cli.App {
 				Hidden: true,
 				Action: func(c *cli.Context) error {
 					return watchdog(c.Args().Get(0), c.Args().Get(1))
+				},
+			},
+			{
+				Name:   launcher.DaemonWatchCommand,
+				Hidden: true,
+				Action: func(c *cli.Context) error {
+					reg, err := pidfile.Open(c.Args().Get(0))
+					if err != nil {
+						return err
+					}
+					return reaper.WatchDaemon(reg, c.Args().Get(1), envGrace())
 				},
 			},
 		},
@@ -333,12 +328,13 @@ func reapCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "reap",
 		Usage:     "end what crashed runs left behind",
-		UsageText: "claude-guard reap [--dry-run] [--json] [--older-than DURATION] [--unguarded]\n\nExample: claude-guard reap --dry-run --unguarded",
+		UsageText: "claude-guard reap [--dry-run] [--json] [--older-than DURATION] [--unguarded] [--daemon]\n\nExample: claude-guard reap --dry-run --unguarded",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "show what would be signalled; signal nothing"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.DurationFlag{Name: "older-than", Usage: "also end live runs older than this (e.g. 24h)"},
 			&cli.BoolFlag{Name: "unguarded", Usage: "also end orphaned claude trees no guard launched"},
+			&cli.BoolFlag{Name: "daemon", Usage: "also end claude's background daemon and its sessions (claude daemon stop, for every configuration on record)"},
 			graceFlag("time between SIGTERM and SIGKILL"),
 		},
 		OnUsageError: onUsageError,
@@ -350,8 +346,8 @@ func reapCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, errs := reaper.Reap(reg, reaper.Options{Grace: c.Duration("grace"), DryRun: c.Bool("dry-run"),
-				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded")})
+			res, errs := reaper.Reap(reg, reaper.Options{Grace: graceOf(c), DryRun: c.Bool("dry-run"),
+				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded"), Daemon: c.Bool("daemon")})
 			warnAll(errs)
 			if err := writeResults(c, res); err != nil {
 				return err
@@ -368,7 +364,7 @@ func killCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
 		Usage:     "end guarded runs and everything they started",
-		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id or unique prefix, a session id, a child pid or a label.\nExample: claude-guard kill --label nvim",
+		UsageText: "claude-guard kill [--signal SIG] [--grace D] TARGET... | --all\n\nTARGET is a run id, a child pid, a session id, a label, or a unique prefix of a run id (4+ characters) or session id (8+);\n\"daemon\" is claude's background daemon (never included in --all).\nExample: claude-guard kill --label nvim",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "end every guarded run"},
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "polite signal sent first"},
@@ -388,7 +384,7 @@ func killCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := reaper.Kill(reg, c.Args().Slice(), c.Bool("all"), sig, c.Duration("grace"))
+			res, err := reaper.Kill(reg, c.Args().Slice(), c.Bool("all"), sig, graceOf(c))
 			if werr := writeResults(c, res); werr != nil {
 				return werr
 			}

@@ -128,6 +128,12 @@ func (c *Cgroup) Remove() error { return c.remove() }
 // Stats reads the members' CPU time and memory.
 func (c *Cgroup) Stats() (CgroupStats, error) { return c.stats() }
 
+// Has reports whether pid is a member of the cgroup or of one below it.
+func (c *Cgroup) Has(pid int) bool {
+	in, err := c.has(pid)
+	return err == nil && in
+}
+
 // Move moves pid into the cgroup (the caller needs write access to the
 // destination's cgroup.procs and to the common ancestor's).
 func (c *Cgroup) Move(pid int) error { return c.move(pid) }

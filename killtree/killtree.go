@@ -4,10 +4,10 @@
 package killtree
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -99,11 +99,18 @@ func EnvValue(pid int, key string) (string, bool) {
 	return envLookup(env, key)
 }
 
+// envLookup finds key in a NUL-separated environment block without
+// splitting it: it runs over every process's environment on each scan.
 func envLookup(env []byte, key string) (string, bool) {
-	prefix := key + "="
-	for _, kv := range strings.Split(string(env), "\x00") {
-		if v, ok := strings.CutPrefix(kv, prefix); ok {
-			return v, true
+	for len(env) > 0 {
+		kv := env
+		if i := bytes.IndexByte(env, 0); i >= 0 {
+			kv, env = env[:i], env[i+1:]
+		} else {
+			env = nil
+		}
+		if len(kv) > len(key) && kv[len(key)] == '=' && string(kv[:len(key)]) == key {
+			return string(kv[len(key)+1:]), true
 		}
 	}
 	return "", false

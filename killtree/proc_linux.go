@@ -23,16 +23,35 @@ func bootID() (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// lookup reads /proc/<pid>/stat with plain system calls (open, fstat, one
+// read, close): it runs for every process of the machine on each scan. The
+// file's owner is the process's, as its directory's is.
 func lookup(pid int) (Proc, error) {
-	dir := "/proc/" + strconv.Itoa(pid)
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return Proc{}, ErrGone
-	}
-	b, err := os.ReadFile(dir + "/stat")
+	path := "/proc/" + strconv.Itoa(pid) + "/stat"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return Proc{}, ErrGone
 	}
+	var st unix.Stat_t
+	var buf [1024]byte // a stat line is a few hundred bytes, returned by one read
+	n := 0
+	if err = unix.Fstat(fd, &st); err == nil {
+		n, err = unix.Read(fd, buf[:])
+	}
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return Proc{}, ErrGone
+	}
+	b := buf[:n]
+	if n == len(buf) { // longer than expected: read it whole
+		if b, err = os.ReadFile(path); err != nil {
+			return Proc{}, ErrGone
+		}
+	}
+	return statProc(pid, b, st)
+}
+
+func statProc(pid int, b []byte, st unix.Stat_t) (Proc, error) {
 	p, err := parseStat(b)
 	if err != nil {
 		return Proc{}, err

@@ -62,10 +62,23 @@ func Run(cfg Config) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	if isClaude(cfg.Argv[0]) && loopsBack(path) {
+		// This guard is its parent guard's command, reached through path:
+		// the real claude runs in its place, inside the parent's run.
+		real, err := claudePast(path)
+		if err != nil {
+			return Status{}, err
+		}
+		return Status{}, startError(cfg.Argv[0], execClaude(real, cfg.Argv))
+	}
+	if err := checkDepth(); err != nil {
+		return Status{}, err
+	}
 	rec, err := openRecord(cfg)
 	if err != nil {
 		return Status{}, &StartError{Code: 1, Err: err}
 	}
+	os.Setenv(childPathEnv, rec.entry.RunID+":"+path)
 	return run(cfg, path, rec)
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
@@ -33,22 +32,15 @@ type spawned struct {
 	inCgroup bool // false: clone3 refused the cgroup, the child started without it
 }
 
-// guard is the state of one run while its child lives.
-type guard struct {
-	cfg       Config
-	rec       *record
-	child     killtree.Proc
-	tty       bool // the child's group was made the terminal's foreground
-	ending    bool // told to end (TERM, HUP): cleanup ignores --keep-descendants
-	watchMu   sync.Mutex
-	watchdog  killtree.ID      // guarded by watchMu
-	subreaper bool             // orphans of the run come back to the guard
-	cg        *killtree.Cgroup // the run's cgroup, nil where it has none
-	own       chan os.Signal   // signals the guard handles itself
+// guardOS is what a guard has on unix only.
+type guardOS struct {
+	tty bool           // the child's group was made the terminal's foreground
+	own chan os.Signal // signals the guard handles itself
 }
 
 func run(cfg Config, path string, rec *record) (Status, error) {
-	g := &guard{cfg: cfg, rec: rec, tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}
+	g := &guard{cfg: cfg, rec: rec, daemon: newDaemonOut(),
+		guardOS: guardOS{tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}}
 	// SIGPIPE is caught so a reader of stdout going away is an EPIPE for the
 	// copier, not the guard's death.
 	signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
@@ -88,6 +80,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		unix.Close(cgfd)
 		if sp.err == nil && sp.inCgroup {
 			g.cg = cg
+			g.daemon.setRunCgroup(cg)
 			rec.setCgroup(cg.Path)
 		} else {
 			_ = cg.Remove()
@@ -119,25 +112,12 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 			close(watchdogUp)
 		}()
 	}
-	stopWatch := watchRun(rec, g.child, g.exclude)
+	reg, _ := rec.registry()
+	takeDaemonOut := func() { g.daemon.takeDaemonOut(reg) }
+	stopWatch := watchRun(rec, g.child, takeDaemonOut, g.exclude)
 
 	st := g.loop(events, kick)
-	<-watchdogUp
-	// The tree is still recorded while cleanup runs: what a SIGTERM
-	// handler starts is on record should the guard die now.
-	g.cleanup()
-	close(stopWatch)
-	if g.tty {
-		takeTerminal()
-	}
-	if copied != nil {
-		// Whatever the child wrote is still copied; a descendant kept alive
-		// by --keep-descendants may hold the pipe open, so do not wait on it
-		// for ever.
-		pr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		<-copied
-	}
-	rec.finish(g.sweepLater() && !(cfg.KeepDescendants && !g.ending))
+	g.end(stopWatch, watchdogUp, pr, copied)
 	return st, nil
 }
 
@@ -177,6 +157,13 @@ func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<-
 		default:
 			return
 		}
+	}
+}
+
+// release takes the terminal back from the child's group.
+func (g *guard) release() {
+	if g.tty {
+		takeTerminal()
 	}
 }
 

@@ -3,7 +3,6 @@ package launcher
 import (
 	"errors"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
@@ -24,17 +23,9 @@ var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 // must be done before Windows ends it.
 const closeGrace = 2 * time.Second
 
-// guard is the state of one run while its child lives.
-type guard struct {
-	cfg       Config
-	rec       *record
-	child     killtree.Proc
-	ending    bool // told to end (console closed): cleanup ignores --keep-descendants
-	watchMu   sync.Mutex
-	watchdog  killtree.ID      // guarded by watchMu
-	job       *job             // nil: no job object could be had
-	subreaper bool             // always false: Windows has none
-	cg        *killtree.Cgroup // always nil: the job object holds the run
+// guardOS is what a guard has on Windows only.
+type guardOS struct {
+	job *job // nil: no job object could be had, or the child could not be put in it
 }
 
 // run starts the child in a job object. The child stays in the guard's
@@ -47,8 +38,6 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	j, err := newJob()
 	if err != nil {
 		cfg.Warn("no job object, descendants are ended by cookie and watchdog only: %v", err)
-	} else {
-		defer j.close()
 	}
 	// The watchdog starts before the guard joins the job, so it is not in it
 	// and outlives the guard. The job allows no breakaway: with it, any
@@ -58,14 +47,23 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	} else {
 		g.startWatchdog()
 	}
+	watchdogUp := make(chan struct{})
+	close(watchdogUp)
 	flags := uint32(0)
 	if j != nil {
 		// The guard joins the job itself, so everything the child ever
 		// starts is in it from its first instruction. Failing that (a job of
 		// the caller's that forbids nesting), the child is created suspended
 		// and assigned before it runs.
+		//
+		// Once the guard is in the job, the job's handle is never closed:
+		// the last handle's close kills every process in the job, the guard
+		// too, and a guard killed before main returns loses the child's exit
+		// status. The kernel closes it when the guard's process ends, after
+		// the exit status is set.
 		if err := j.assign(os.Getpid()); err != nil {
 			flags |= windows.CREATE_SUSPENDED
+			defer j.close()
 		} else {
 			g.job = j
 		}
@@ -74,7 +72,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	stdout := os.Stdout
 	var pr *os.File
 	if sniffStdout(cfg) {
-		if pr, stdout, err = os.Pipe(); err != nil {
+		if pr, stdout, err = overlappedPipe(rec.entry.RunID); err != nil {
 			return Status{}, errorf(1, "pipe: %v", err)
 		}
 	}
@@ -119,17 +117,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		copied = make(chan struct{})
 		go copyStdout(pr, rec, copied)
 	}
-	stopWatch := watchRun(rec, g.child, g.exclude)
+	stopWatch := watchRun(rec, g.child, nil, g.exclude)
 	st := g.wait(p)
-	close(stopWatch)
-	g.cleanup()
-	g.endJob()
-	if copied != nil {
-		// As on unix: a descendant kept alive may hold the pipe open.
-		pr.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		<-copied
-	}
-	rec.finish(false)
+	g.end(stopWatch, watchdogUp, pr, copied)
 	return st, nil
 }
 
@@ -167,15 +157,15 @@ func (g *guard) wait(p *os.Process) Status {
 	}
 }
 
-// endJob ends what is left in the job once the child is gone, also the
+// release ends what is left in the job once the child is gone, also the
 // processes whose parent died (no parent link leads to them). With
 // --keep-descendants after a normal end, it lifts kill-on-close instead, so
 // they outlive the guard.
-func (g *guard) endJob() {
+func (g *guard) release() {
 	if g.job == nil {
 		return
 	}
-	if g.cfg.KeepDescendants && !g.ending {
+	if g.keeping() {
 		if err := g.job.setKillOnClose(false); err != nil {
 			g.cfg.Warn("cannot keep the descendants: %v", err)
 		}

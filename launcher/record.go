@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"sync"
@@ -45,6 +46,9 @@ func openRecord(cfg Config) (*record, error) {
 	if err == nil {
 		r.h, err = r.reg.Create(r.entry.RunID)
 	}
+	if err == nil && cfg.Strict {
+		err = r.recordDurably()
+	}
 	if err != nil {
 		if cfg.Strict {
 			return nil, err
@@ -54,6 +58,22 @@ func openRecord(cfg Config) (*record, error) {
 		r.warned = true
 	}
 	return r, nil
+}
+
+// recordDurably writes the run's entry before its command starts, and waits
+// until it is on disk: under --strict a run that could not be recorded
+// never starts. A failure removes the lock again.
+func (r *record) recordDurably() error {
+	r.entry.GuardPID = os.Getpid()
+	if g, err := killtree.Lookup(r.entry.GuardPID); err == nil {
+		r.entry.GuardStart = g.Start
+	}
+	r.entry.BootID, _ = killtree.BootID()
+	if err := r.h.WriteDurable(&r.entry); err != nil {
+		r.h.Remove()
+		return fmt.Errorf("cannot record the run (--strict: not started): %w", err)
+	}
+	return nil
 }
 
 // started records the child: from here on the run is on disk.

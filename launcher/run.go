@@ -20,8 +20,9 @@ const treeEvery = 250 * time.Millisecond
 
 // watchRun keeps the entry current while the run lives: the guard's
 // descendants (written only when the set changes) and the session id from
-// claude's own sessions file, re-read when it changes.
-func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool) chan struct{} {
+// claude's own sessions file, re-read when it changes. refresh (when not
+// nil) runs before each record, to update what exclude knows.
+func watchRun(rec *record, child killtree.Proc, refresh func(), exclude func(killtree.Proc) bool) chan struct{} {
 	stop := make(chan struct{})
 	go func() {
 		sessPath := reaper.SessionsFile(child.PID)
@@ -29,11 +30,21 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 		t := time.NewTicker(treeEvery)
 		defer t.Stop()
 		for {
+			// The entry already holds the child, all there is at its
+			// start: the first look is one period in, off the launch.
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
 			if sessPath != "" {
 				if fi, err := os.Stat(sessPath); err == nil && !fi.ModTime().Equal(sessMod) {
 					sessMod = fi.ModTime()
 					rec.setSession(reaper.ReadSessionsFile(sessPath, child.PID, child.Start), "")
 				}
+			}
+			if refresh != nil {
+				refresh()
 			}
 			var tree []pidfile.Proc
 			for _, p := range killtree.Descendants(os.Getpid()) {
@@ -42,11 +53,6 @@ func watchRun(rec *record, child killtree.Proc, exclude func(killtree.Proc) bool
 				}
 			}
 			rec.setTree(tree)
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
 		}
 	}()
 	return stop
@@ -75,11 +81,12 @@ func copyStdout(r *os.File, rec *record, done chan<- struct{}) {
 	}
 }
 
-// exclude tells processes of the guard's that are not the run's: the watchdog.
+// exclude tells processes of the guard's that are not the run's: the
+// watchdog, and claude's background daemon with all of its.
 func (g *guard) exclude(p killtree.Proc) bool {
 	g.watchMu.Lock()
 	defer g.watchMu.Unlock()
-	return p.ID == g.watchdog
+	return p.ID == g.watchdog || g.daemon.has(p)
 }
 
 // members finds what is left of the run now: everything below the guard (a
@@ -89,7 +96,11 @@ func (g *guard) exclude(p killtree.Proc) bool {
 func (g *guard) members() []killtree.ID {
 	var ids []killtree.ID
 	if g.cg != nil {
-		ids = g.cg.Procs()
+		for _, id := range g.cg.Procs() {
+			if !g.exclude(killtree.Proc{ID: id}) {
+				ids = append(ids, id)
+			}
+		}
 	}
 	for _, p := range killtree.Descendants(os.Getpid()) {
 		if !g.exclude(p) {
@@ -99,8 +110,9 @@ func (g *guard) members() []killtree.ID {
 	if g.sweepLater() {
 		return ids
 	}
-	if s, err := reaper.Take(); err == nil {
-		for _, p := range s.Members(g.rec.snapshot()) {
+	e := g.rec.snapshot()
+	if s, err := reaper.TakeFor(e); err == nil {
+		for _, p := range s.Members(e) {
 			if !g.exclude(p) {
 				ids = append(ids, p.ID)
 			}
@@ -185,7 +197,7 @@ func idPIDs(ids []killtree.ID) []int {
 // reaped under its own lock, so an interrupted reap is resumed too.
 func (g *guard) reapEarlier() {
 	if reg, _ := g.rec.registry(); reg != nil {
-		time.AfterFunc(reaper.StartupDelay, func() { reaper.Stale(reg, g.cfg.Grace, false) })
+		time.AfterFunc(reaper.StartupDelay, func() { reaper.StartupReap(reg, g.cfg.Grace) })
 	}
 }
 

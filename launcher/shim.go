@@ -112,6 +112,9 @@ func InstallShim(dir string) (ShimState, error) {
 		}
 		return shimPathState(st, dir), nil
 	}
+	if err := mayCreate(dir); err != nil {
+		return st, fmt.Errorf("launcher: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return st, fmt.Errorf("launcher: create %s: %w", dir, err)
 	}

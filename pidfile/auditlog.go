@@ -33,6 +33,7 @@ const (
 	EventSIGKILL    = "sigkill"    // processes that outlived the grace period
 	EventCleanup    = "cleanup"    // leftovers a guard ended after its command exited
 	EventQuarantine = "quarantine" // a registry file refused and moved aside
+	EventDaemon     = "daemon"     // what claude's background daemon left, ended after it
 )
 
 // Event is one line of the audit log.
@@ -71,12 +72,14 @@ func appendLine(path string, line []byte) error {
 		return err
 	}
 	if fi, err := f.Stat(); err == nil && fi.Size()+int64(len(line)) > AuditMax {
-		// Rotate only the file we hold: of two writers racing here, the
+		// Closed before the rename: Windows renames no file a handle
+		// without delete sharing holds, this one's included.
+		f.Close()
+		// Rotate only the file we held: of two writers racing here, the
 		// second finds a fresh file under the name and leaves it be.
 		if cur, err := os.Lstat(path); err == nil && os.SameFile(fi, cur) {
 			_ = os.Rename(path, path+".1")
 		}
-		f.Close()
 		if f, err = openAppend(path); err != nil {
 			return err
 		}

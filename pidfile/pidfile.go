@@ -68,15 +68,44 @@ type Entry struct {
 	// exact membership of the run. It is untrusted input like the rest:
 	// readers check it names a claude-guard cgroup of this run.
 	Cgroup string `json:"cgroup,omitempty"`
+
+	// Kind is KindDaemon for claude's background supervisor, watched as a
+	// thing of its own; empty (an ordinary run) otherwise.
+	Kind string `json:"kind,omitempty"`
+	// ConfigDir is the daemon's CLAUDE_CONFIG_DIR (daemon entries only).
+	ConfigDir string `json:"config_dir,omitempty"`
+	// Sessions are the daemon's background sessions (daemon entries only).
+	Sessions []Session `json:"sessions,omitempty"`
+}
+
+// KindDaemon marks the entry of claude's background daemon.
+const KindDaemon = "daemon"
+
+// Session is one background session of claude's daemon, as claude's own
+// files describe it.
+type Session struct {
+	ID    string `json:"id"`
+	Short string `json:"short,omitempty"`
+	State string `json:"state,omitempty"`
+	PID   int    `json:"pid,omitempty"`
 }
 
 // Decode parses and checks one entry. name is the run id the file is named by.
 func Decode(data []byte, name string) (Entry, error) {
 	var e Entry
 	if err := json.Unmarshal(data, &e); err != nil { // trailing data is an error too
+		// A newer format may not fit this one's types: its version says so.
+		var v struct {
+			Schema int `json:"schema"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Schema > Schema {
+			return Entry{}, &SchemaError{Version: v.Schema}
+		}
 		return Entry{}, fmt.Errorf("not a claude-guard entry: %w", err)
 	}
 	switch {
+	case e.Schema > Schema:
+		return Entry{}, &SchemaError{Version: e.Schema}
 	case e.Schema != Schema:
 		return Entry{}, fmt.Errorf("unknown schema version %d", e.Schema)
 	case e.RunID != name || !ValidRunID(name):
@@ -90,6 +119,15 @@ func Decode(data []byte, name string) (Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// SchemaError reports an entry written by a newer claude-guard, in a format
+// this one cannot read. Such entries are listed as such, never quarantined:
+// the newer guard that wrote it may be running it.
+type SchemaError struct{ Version int }
+
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("entry of schema version %d, newer than this claude-guard's %d", e.Version, Schema)
 }
 
 // NewRunID returns a run id that is unique and sorts by start time:
@@ -128,13 +166,22 @@ func Dir() (string, error) {
 	return defaultDir()
 }
 
-// Open opens the registry at dir, creating it with mode 0700. A directory
-// that is a symlink, owned by another user or writable by others is refused.
+// Open opens the registry at dir, creating it with mode 0700 (never inside
+// a directory of another user's). A directory that is a symlink, owned by
+// another user or writable by others, or reached through a part of its path
+// someone else could swap, is refused; so is one that holds files that are
+// not the registry's (ErrNotRegistry), and nothing in it is touched.
 func Open(dir string) (*Registry, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("pidfile: create %s: %w", dir, err)
+	if err := makeDir(dir); err != nil {
+		return nil, err
 	}
 	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	if err := checkPath(dir); err != nil {
+		return nil, err
+	}
+	if err := claim(dir); err != nil {
 		return nil, err
 	}
 	return &Registry{dir: dir}, nil
@@ -188,10 +235,16 @@ func (r *Registry) takeLock(id string, wait bool) (*Handle, error) {
 		return nil, fmt.Errorf("pidfile: bad run id %q", id)
 	}
 	f, err := openPrivate(r.lockPath(id))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, ErrGone
-		}
+	var bf *BadFileError
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, ErrGone
+	case errors.As(err, &bf):
+		// A FIFO, directory or symlink under the lock's name locks nothing:
+		// it is moved aside, and the run is left with its entry alone.
+		r.quarantine(id+".lock", bf.Err)
+		return nil, ErrGone
+	case err != nil:
 		return nil, err
 	}
 	if err := lockFile(f, wait); err != nil {
@@ -205,6 +258,34 @@ func (r *Registry) takeLock(id string, wait bool) (*Handle, error) {
 	if !sameFile(f, r.lockPath(id)) {
 		f.Close()
 		return nil, ErrGone
+	}
+	return &Handle{r: r, id: id, lock: f}, nil
+}
+
+// Relock makes a new lock for run id, whose entry is there but whose lock
+// file is not (removed, or quarantined as a FIFO or a symlink), and holds it.
+// The caller has made sure the run's guard is gone: without a lock file its
+// lock says nothing. Of two callers one wins; the other gets ErrLive.
+func (r *Registry) Relock(id string) (*Handle, error) {
+	if !ValidRunID(id) {
+		return nil, fmt.Errorf("pidfile: bad run id %q", id)
+	}
+	f, err := createTemp(r.dir, "."+id+".*.lock")
+	if err != nil {
+		return nil, fmt.Errorf("pidfile: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := lockFile(f, false); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("pidfile: lock %s: %w", f.Name(), err)
+	}
+	// A link, not a rename: it never replaces a lock file that appeared.
+	if err := os.Link(f.Name(), r.lockPath(id)); err != nil {
+		f.Close()
+		if errors.Is(err, os.ErrExist) {
+			return nil, ErrLive
+		}
+		return nil, fmt.Errorf("pidfile: %w", err)
 	}
 	return &Handle{r: r, id: id, lock: f}, nil
 }
@@ -223,7 +304,14 @@ func (r *Registry) Live(id string) bool {
 func (h *Handle) ID() string { return h.id }
 
 // Write records e (atomically: temp file, then rename).
-func (h *Handle) Write(e *Entry) error {
+func (h *Handle) Write(e *Entry) error { return h.write(e, false) }
+
+// WriteDurable records e and waits until it is on disk (file and directory
+// synced), for --strict: its command starts only once the run is recorded
+// for good.
+func (h *Handle) WriteDurable(e *Entry) error { return h.write(e, true) }
+
+func (h *Handle) write(e *Entry, durable bool) error {
 	e.Schema, e.RunID = Schema, h.id
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -234,11 +322,17 @@ func (h *Handle) Write(e *Entry) error {
 		return fmt.Errorf("pidfile: %w", err)
 	}
 	_, err = f.Write(b)
+	if err == nil && durable {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), h.r.entryPath(h.id))
+		err = replaceFile(f.Name(), h.r.entryPath(h.id))
+	}
+	if err == nil && durable {
+		err = syncDir(h.r.dir)
 	}
 	if err != nil {
 		os.Remove(f.Name())
@@ -253,7 +347,7 @@ func (h *Handle) Remove() error {
 	if errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}
-	if lerr := os.Remove(h.r.lockPath(h.id)); lerr != nil && !errors.Is(lerr, os.ErrNotExist) && err == nil {
+	if lerr := removeLock(h.r.lockPath(h.id)); lerr != nil && !errors.Is(lerr, os.ErrNotExist) && err == nil {
 		err = lerr
 	}
 	h.Close()
@@ -299,6 +393,10 @@ func (r *Registry) Read(id string) (Entry, error) {
 		return Entry{}, &BadFileError{Path: f.Name(), Err: errors.New("entry too large")}
 	}
 	e, err := Decode(b, id)
+	var se *SchemaError
+	if errors.As(err, &se) {
+		return Entry{}, fmt.Errorf("pidfile: %s: %w", f.Name(), err)
+	}
 	if err != nil {
 		return Entry{}, &BadFileError{Path: f.Name(), Err: err}
 	}
@@ -323,11 +421,19 @@ func (e *BadFileError) Unwrap() error { return e.Err }
 type Listed struct {
 	Entry
 	Live bool
+	// NoLock: the entry is there but its lock file is not, so the lock says
+	// nothing about its guard (see Relock).
+	NoLock bool
+	// Unknown: the entry is of a newer schema (Entry.Schema), unreadable
+	// here; only RunID and Schema are set. It is never quarantined.
+	Unknown bool
 }
 
-// List returns every run in the registry, oldest first. Files that are not
-// valid entries are moved into the quarantine folder and reported in bad;
-// they never stop the listing. An entry recorded in another boot than boot
+// List returns every run in the registry, oldest first. Files named like
+// the registry's that are not valid entries or locks are moved into the
+// quarantine folder and reported in bad, unless their run is live; they
+// never stop the listing. Files with other names are left alone (see
+// Strangers). An entry recorded in another boot than boot
 // (when given) is not live, and its lock is not probed: no lock outlives a
 // reboot.
 func (r *Registry) List(boot string) (runs []Listed, bad []error) {
@@ -342,15 +448,9 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 	}
 	ids := map[string]bool{}
 	for _, n := range names {
-		if strings.HasPrefix(n, ".") || n == quarantineDir || n == AuditFile || n == AuditFile+".1" {
-			continue
+		if id, ext, _ := strings.Cut(n, "."); ValidRunID(id) && (ext == "json" || ext == "lock") {
+			ids[id] = true
 		}
-		id, ext, _ := strings.Cut(n, ".")
-		if !ValidRunID(id) || (ext != "json" && ext != "lock") {
-			bad = append(bad, r.quarantine(n, errors.New("not a claude-guard file")))
-			continue
-		}
-		ids[id] = true
 	}
 	sorted := make([]string, 0, len(ids))
 	for id := range ids {
@@ -391,33 +491,145 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 // listOne reads one run for List: ok is false for a run that ended, or a
 // bad file (then err says where it was moved).
 func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
+	lockErr := r.checkLock(id)
 	e, err := r.Read(id)
 	var bf *BadFileError
+	var se *SchemaError
 	switch {
+	case errors.As(err, &se):
+		return Listed{Entry: Entry{RunID: id, Schema: se.Version}, Unknown: true, Live: r.Live(id)}, true, lockErr
 	case errors.As(err, &bf):
-		return Listed{}, false, r.quarantine(id+".json", bf.Err)
+		return Listed{}, false, errors.Join(lockErr, r.quarantineEntry(id, bf.Err))
 	case errors.Is(err, ErrGone):
 		if _, lerr := os.Lstat(r.lockPath(id)); lerr != nil {
-			return Listed{}, false, nil // ended between the listing and now
+			return Listed{}, false, lockErr // ended between the listing and now
 		}
 		e = Entry{RunID: id}
 	case err != nil:
-		return Listed{}, false, err
+		return Listed{}, false, errors.Join(lockErr, err)
 	}
 	if boot != "" && e.BootID != "" && e.BootID != boot {
-		return Listed{Entry: e}, true, nil
+		return Listed{Entry: e, NoLock: !r.hasLock(id)}, true, lockErr
 	}
-	return Listed{Entry: e, Live: r.Live(id)}, true, nil
+	l := Listed{Entry: e, Live: r.Live(id)}
+	if !l.Live && e.PID != 0 {
+		// A guard ending cleanly removes its entry, then lets go of its
+		// lock: read before and probed after, it is no stale run.
+		if _, err := os.Lstat(r.entryPath(id)); errors.Is(err, os.ErrNotExist) {
+			return Listed{}, false, lockErr
+		}
+	}
+	l.NoLock = !l.Live && !r.hasLock(id)
+	return l, true, lockErr
+}
+
+func (r *Registry) hasLock(id string) bool {
+	_, err := os.Lstat(r.lockPath(id))
+	return err == nil
+}
+
+// checkLock quarantines a lock file that is not a regular file (a FIFO, a
+// directory, a symlink): it locks nothing, and its run is then one with an
+// entry and no lock.
+func (r *Registry) checkLock(id string) error {
+	fi, err := os.Lstat(r.lockPath(id))
+	if err != nil || fi.Mode().IsRegular() {
+		return nil
+	}
+	return r.quarantine(id+".lock", fmt.Errorf("lock is not a regular file (%v)", fi.Mode().Type()))
+}
+
+// quarantineEntry moves aside the unreadable entry of run id, under the
+// run's lock: a live run's entry is never moved, whatever it holds.
+func (r *Registry) quarantineEntry(id string, why error) error {
+	h, err := r.TryLock(id)
+	switch {
+	case errors.Is(err, ErrLive):
+		return fmt.Errorf("pidfile: %s: %v; left in place: its run is live", r.entryPath(id), why)
+	case err == nil:
+		defer h.Close()
+	case !errors.Is(err, ErrGone):
+		return fmt.Errorf("pidfile: %s: %v; left in place: %v", r.entryPath(id), why, err)
+	}
+	return r.quarantine(id+".json", why)
 }
 
 const quarantineDir = "quarantine"
 
+// SweepLock blocks until it holds the registry's sweep lock (a lock on the
+// directory itself, so no file is left behind); release lets go of it. The
+// kernel lets go of it too when its holder dies. Not on Windows.
+func (r *Registry) SweepLock() (release func(), err error) {
+	f, err := lockDir(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("pidfile: sweep lock: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// HasLock reports whether run id's lock file is still there: the run has not
+// been reaped or removed.
+func (r *Registry) HasLock(id string) bool {
+	if !ValidRunID(id) {
+		return false
+	}
+	_, err := os.Lstat(r.lockPath(id))
+	return err == nil
+}
+
+// QuarantineEntry moves run id's entry, found to be no valid entry, aside
+// (as List does) and says where to.
+func (r *Registry) QuarantineEntry(id string, why error) error {
+	if !ValidRunID(id) {
+		return fmt.Errorf("pidfile: bad run id %q", id)
+	}
+	return r.quarantine(id+".json", why)
+}
+
+// EachLock calls fn with batches of the run ids whose lock file is in the
+// registry, reading the directory a batch at a time, so a registry of any
+// size is walked in little memory. fn returns false to stop. Every run has
+// a lock file for as long as it has an entry.
+func (r *Registry) EachLock(batch int, fn func(ids []string) bool) error {
+	d, err := os.Open(r.dir)
+	if err != nil {
+		return fmt.Errorf("pidfile: %w", err)
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(batch)
+		var ids []string
+		for _, n := range names {
+			if id, ok := strings.CutSuffix(n, ".lock"); ok && ValidRunID(id) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 0 && !fn(ids) {
+			return nil
+		}
+		if err == io.EOF || (err == nil && len(names) == 0) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("pidfile: read %s: %w", r.dir, err)
+		}
+	}
+}
+
 // quarantine moves a bad file aside so it is reported once, not on every
 // listing, and can still be looked at.
 func (r *Registry) quarantine(name string, why error) error {
+	if !Ours(name) {
+		return fmt.Errorf("pidfile: %s: %v; left in place: not a name of the registry's", filepath.Join(r.dir, name), why)
+	}
 	qdir := filepath.Join(r.dir, quarantineDir)
 	if err := os.Mkdir(qdir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("pidfile: %s: %v (could not quarantine: %v)", filepath.Join(r.dir, name), why, err)
+	}
+	// A quarantine that is a symlink (or not the caller's) is never
+	// followed: the file stays where it is.
+	if err := checkDir(qdir); err != nil {
+		return fmt.Errorf("pidfile: %s: %v; left in place (%v)", filepath.Join(r.dir, name), why, err)
 	}
 	dst := filepath.Join(qdir, name+"."+strconv.FormatInt(time.Now().UnixNano(), 36))
 	r.Audit(Event{Event: EventQuarantine, Path: filepath.Join(r.dir, name), Why: why.Error()})
@@ -429,6 +641,9 @@ func (r *Registry) quarantine(name string, why error) error {
 
 // Quarantined counts the files in the quarantine folder.
 func (r *Registry) Quarantined() int {
+	if r.QuarantineErr() != nil {
+		return 0
+	}
 	names, _ := os.ReadDir(filepath.Join(r.dir, quarantineDir))
 	return len(names)
 }

@@ -120,7 +120,7 @@ func TestLockLifecycle(t *testing.T) {
 	if runs, _ := reg.List(""); len(runs) != 0 {
 		t.Fatalf("left after Remove: %+v", runs)
 	}
-	if names, _ := os.ReadDir(reg.Path()); len(names) != 0 {
+	if names, _ := os.ReadDir(reg.Path()); len(names) != 1 || names[0].Name() != MarkerFile {
 		t.Fatalf("files left: %v", names)
 	}
 }
@@ -134,10 +134,13 @@ func TestListQuarantinesBadFiles(t *testing.T) {
 	os.WriteFile(other, []byte(goodEntry), 0o600)
 	os.Symlink(other, filepath.Join(reg.Path(), "19a9bd2c0d1deadbeef.json"))
 	runs, bad := reg.List("")
-	if len(runs) != 0 || len(bad) != 3 {
+	if len(runs) != 0 || len(bad) != 2 {
 		t.Fatalf("runs %+v, bad %v", runs, bad)
 	}
-	if reg.Quarantined() != 3 {
+	if b, _ := os.ReadFile(filepath.Join(reg.Path(), "notes.txt")); string(b) != "hi" {
+		t.Fatal("a file not named like the registry's was touched")
+	}
+	if reg.Quarantined() != 2 {
 		t.Fatalf("%d quarantined", reg.Quarantined())
 	}
 	if _, bad := reg.List(""); len(bad) != 0 {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,14 +16,63 @@ import (
 var errWouldBlock = unix.EWOULDBLOCK
 
 func defaultDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+	return defaultDirFor(os.Getenv, os.Geteuid(), lookupHome)
+}
+
+// defaultDirFor picks the registry directory for user euid: under
+// $XDG_STATE_HOME, else under the home directory — but only one that is the
+// user's own. Under sudo -E, HOME and XDG_STATE_HOME are still the invoking
+// user's: root then uses its own home from the user database, never a
+// directory of someone else's.
+func defaultDirFor(getenv func(string) string, euid int, lookupHome func(uid int) (string, error)) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) && ownedBy(d, euid) {
 		return filepath.Join(d, "claude-guard"), nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("pidfile: no registry directory: %w (set CLAUDE_GUARD_HOME)", err)
+	home := getenv("HOME")
+	if !filepath.IsAbs(home) || !ownedBy(home, euid) {
+		h, err := lookupHome(euid)
+		if err != nil || !filepath.IsAbs(h) {
+			return "", fmt.Errorf("pidfile: no registry directory of uid %d's own: $HOME (%q) is not yours and the user database has none (%v); set CLAUDE_GUARD_HOME", euid, home, err)
+		}
+		home = h
 	}
 	return filepath.Join(home, ".local", "state", "claude-guard"), nil
+}
+
+func lookupHome(uid int) (string, error) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return "", err
+	}
+	return u.HomeDir, nil
+}
+
+// ownedBy reports whether path, or the nearest part of it that exists, is
+// owned by uid.
+func ownedBy(path string, uid int) bool {
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		var st unix.Stat_t
+		err := unix.Stat(p, &st)
+		if err == nil {
+			return int(st.Uid) == uid
+		}
+		if !errors.Is(err, unix.ENOENT) || p == filepath.Dir(p) {
+			return false
+		}
+	}
+}
+
+// mayCreateIn says whether the registry may create directories inside
+// parent: only if it is owned by the caller or by root.
+func mayCreateIn(parent string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(parent, &st); err != nil {
+		return err
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s belongs to uid %d, not you (uid %d)", parent, st.Uid, os.Geteuid())
+	}
+	return nil
 }
 
 func checkDir(dir string) error {
@@ -38,6 +89,53 @@ func checkDir(dir string) error {
 		return fmt.Errorf("pidfile: registry %s is owned by uid %d, not you (uid %d); refusing it (chown it or set CLAUDE_GUARD_HOME)", dir, st.Uid, os.Geteuid())
 	case st.Mode&0o022 != 0:
 		return fmt.Errorf("pidfile: registry %s is writable by group or others (mode %04o); refusing it (fix: chmod 700 %s)", dir, st.Mode&0o7777, dir)
+	}
+	return nil
+}
+
+// checkPath refuses a registry reached through a part of its path that
+// someone else could swap: a symlink or directory owned by another user
+// than the caller and root, or a directory others may write to without the
+// sticky bit. Both the path as given and the path its links lead to are
+// checked, so a system link (/var on macOS) is fine, another user's is not.
+func checkPath(dir string) error {
+	if err := walkPath(dir); err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("pidfile: %w", err)
+	}
+	if real != dir {
+		return walkPath(real)
+	}
+	return nil
+}
+
+func walkPath(dir string) error {
+	dir = filepath.Clean(dir)
+	var parts []string
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		parts = append(parts, p)
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	me := uint32(os.Geteuid())
+	for i := len(parts) - 1; i >= 0; i-- {
+		p := parts[i]
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return fmt.Errorf("pidfile: %s: %w", p, err)
+		}
+		switch {
+		case st.Uid != 0 && st.Uid != me && st.Mode&unix.S_IFMT == unix.S_IFLNK:
+			return fmt.Errorf("pidfile: registry %s is reached through %s, a symlink of uid %d; refusing it (set CLAUDE_GUARD_HOME to a path of yours)", dir, p, st.Uid)
+		case st.Uid != 0 && st.Uid != me:
+			return fmt.Errorf("pidfile: registry %s lies inside %s, which belongs to uid %d, not you (uid %d); refusing it (set CLAUDE_GUARD_HOME to a path of yours)", dir, p, st.Uid, me)
+		case st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o002 != 0 && st.Mode&unix.S_ISVTX == 0:
+			return fmt.Errorf("pidfile: registry %s lies inside %s, which anyone may write to (mode %04o); refusing it", dir, p, st.Mode&0o7777)
+		}
 	}
 	return nil
 }

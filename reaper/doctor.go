@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/claude-guard/claude-guard/pidfile"
 )
@@ -69,8 +68,13 @@ type RegistryReport struct {
 	Running     int    `json:"running"`
 	Stale       int    `json:"stale"`
 	Quarantined int    `json:"quarantined"`
-	AuditLog    string `json:"audit_log"`
-	AuditBytes  int64  `json:"audit_bytes"`
+	// Strangers are files in the registry directory that are not the
+	// registry's: never moved or removed, only reported.
+	Strangers []string `json:"strangers,omitempty"`
+	// Newer counts entries of a newer claude-guard's schema.
+	Newer      int    `json:"newer"`
+	AuditLog   string `json:"audit_log"`
+	AuditBytes int64  `json:"audit_bytes"`
 }
 
 // Mechanism is one way of containing a run, and whether this system has it.
@@ -109,11 +113,9 @@ func Doctor(in DoctorInput) Report {
 		v, ok := os.LookupEnv(name)
 		rep.Env = append(rep.Env, EnvVar{Name: name, Value: v, Set: ok})
 	}
-	if s := os.Getenv("CLAUDE_GUARD_GRACE"); s != "" {
-		if d, err := time.ParseDuration(s); err != nil || d < 0 {
-			rep.problem(fmt.Sprintf("CLAUDE_GUARD_GRACE=%q is not a duration; the default 2s is used", s),
-				"export CLAUDE_GUARD_GRACE=2s")
-		}
+	if _, err := EnvGrace(); err != nil {
+		rep.problem(fmt.Sprintf("%s=%q: %v; the default %v is used", GraceEnv, os.Getenv(GraceEnv), err, DefaultGrace),
+			"export CLAUDE_GUARD_GRACE=2s")
 	}
 	return rep
 }
@@ -167,6 +169,8 @@ func (r *Report) checkRegistry() *pidfile.Registry {
 		r.Registry.Error = err.Error()
 		fix := "export CLAUDE_GUARD_HOME=/a/directory/of/yours  (mode 700)"
 		switch {
+		case errors.Is(err, pidfile.ErrNotRegistry):
+			fix = "export CLAUDE_GUARD_HOME=$HOME/.local/state/claude-guard  (a directory of its own; nothing in " + dir + " was touched)"
 		case fi != nil && fi.Mode()&os.ModeSymlink != 0:
 			fix = "rm " + dir + "  (a symlink; or point CLAUDE_GUARD_HOME at a real directory)"
 		case fi != nil && fi.Mode().Perm()&0o022 != 0:
@@ -193,6 +197,15 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			}
 		}
 		r.Registry.Quarantined = reg.Quarantined()
+		if err := reg.QuarantineErr(); err != nil {
+			q := filepath.Join(reg.Path(), "quarantine")
+			r.problem("bad registry files stay in place: "+err.Error(), "rm "+q+"  (it is not a directory of yours; claude-guard makes a new one)")
+		}
+		if r.Registry.Strangers = reg.Strangers(); len(r.Registry.Strangers) > 0 {
+			r.problem(fmt.Sprintf("%d files in the registry directory %s are not claude-guard's; left alone: %s",
+				len(r.Registry.Strangers), reg.Path(), strings.Join(r.Registry.Strangers, ", ")),
+				"move them elsewhere (claude-guard never touches them)")
+		}
 		if n := r.Registry.Quarantined; n > 0 {
 			q := filepath.Join(reg.Path(), "quarantine")
 			r.problem(fmt.Sprintf("%d bad registry files were moved aside into %s (see claude-guard log)", n, q),
@@ -207,12 +220,18 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.Registry.Running++
 		case "stale":
 			r.Registry.Stale++
+		case "unknown":
+			r.Registry.Newer++
 		case "orphaned":
 			r.Orphans = append(r.Orphans, row)
 			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %d processes (%s)",
 				row.SessionID, row.PID, row.Processes, strings.Join(row.Argv, " ")),
 				"claude-guard reap --unguarded  (preview: claude-guard reap --unguarded --dry-run)")
 		}
+	}
+	if n := r.Registry.Newer; n > 0 {
+		r.problem(fmt.Sprintf("%d runs were recorded by a newer claude-guard than this one: an old copy runs somewhere (a copied shim?)", n),
+			"claude-guard install-shim --uninstall DIR && claude-guard install-shim DIR  (with the newer claude-guard)")
 	}
 	if n := r.Registry.Stale; n > 0 {
 		r.problem(fmt.Sprintf("%d runs whose guard is gone are not reaped yet", n), "claude-guard reap")

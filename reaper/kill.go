@@ -12,9 +12,19 @@ import (
 	"github.com/claude-guard/claude-guard/pidfile"
 )
 
-// Match finds the one run target names, among the guarded rows: a run id or
-// a unique prefix of one, a session id, a child pid, or a label. Anything but
-// exactly one run is an error naming the candidates.
+// MinPrefix is the shortest run-id prefix kill takes: every run id is hex,
+// so a shorter one (kill 1) names runs by accident.
+const MinPrefix = 4
+
+// SessionPrefix is the length of the session-id prefix ps shows; kill takes
+// it, or any longer prefix.
+const SessionPrefix = 8
+
+// Match finds the one run target names, among the guarded rows: a run id, a
+// child pid, a session id, a label, or else a prefix of a run id (MinPrefix
+// characters or more) or of a session id (SessionPrefix or more). The first
+// of these kinds that matches decides; anything but exactly one run is an
+// error, an ambiguous one naming the candidates.
 func Match(rows []Row, target string) (Row, error) {
 	var found []Row
 	try := func(ok func(Row) bool) bool {
@@ -26,15 +36,23 @@ func Match(rows []Row, target string) (Row, error) {
 		return len(found) > 0
 	}
 	pid, perr := strconv.Atoi(target)
-	_ = try(func(r Row) bool { return r.RunID == target }) ||
-		(perr == nil && try(func(r Row) bool { return r.PID == pid })) ||
+	_ = target != "" && (try(func(r Row) bool { return r.RunID == target }) ||
+		(perr == nil && pid > 0 && try(func(r Row) bool { return r.PID == pid })) ||
 		try(func(r Row) bool { return r.SessionID != "" && r.SessionID == target }) ||
 		try(func(r Row) bool { return r.Label != "" && r.Label == target }) ||
-		try(func(r Row) bool { return target != "" && strings.HasPrefix(r.RunID, target) })
+		try(func(r Row) bool {
+			return len(target) >= MinPrefix && strings.HasPrefix(r.RunID, target) ||
+				len(target) >= SessionPrefix && r.SessionID != "" && strings.HasPrefix(r.SessionID, target)
+		}))
 	switch len(found) {
 	case 1:
 		return found[0], nil
 	case 0:
+		for _, r := range rows {
+			if target != "" && len(target) < MinPrefix && strings.HasPrefix(r.RunID, target) {
+				return Row{}, fmt.Errorf("no guarded run matches %q: a run-id prefix needs at least %d characters (see claude-guard ps)", target, MinPrefix)
+			}
+		}
 		return Row{}, fmt.Errorf("no guarded run matches %q (see claude-guard ps)", target)
 	}
 	var names []string
@@ -52,7 +70,13 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 	rows, _ := Rows(reg, false)
 	var pick []Row
 	if all {
-		pick = rows
+		// claude's daemon is shared by every client of its configuration:
+		// ended only when named (kill daemon)
+		for _, r := range rows {
+			if r.Kind != pidfile.KindDaemon {
+				pick = append(pick, r)
+			}
+		}
 	}
 	seen := map[string]bool{}
 	for _, t := range targets {
@@ -76,12 +100,18 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 			errs = append(errs, err)
 			continue
 		}
-		res := End(e, sig, grace)
-		res.Why = "kill"
+		var res Result
+		if e.Kind == pidfile.KindDaemon {
+			res = EndDaemon(e, sig, grace)
+			res.Why = "kill: claude's daemon of " + e.ConfigDir + ", by request"
+		} else {
+			res = End(e, sig, grace)
+			res.Why = "kill"
+		}
 		audit(reg, pidfile.EventKill, sig, res)
 		out = append(out, res)
 		if r.State == "stale" {
-			if h, err := reg.TryLock(r.RunID); err == nil {
+			if h, err := lockStale(reg, r.RunID); err == nil {
 				h.Remove()
 			}
 		}
@@ -95,6 +125,7 @@ type Options struct {
 	DryRun    bool
 	OlderThan time.Duration // also end live runs older than this (0: never)
 	Unguarded bool          // also end orphaned unguarded claude trees
+	Daemon    bool          // also end claude's background daemons and all they run
 }
 
 // Reap reaps stale runs, and what opts adds.
@@ -103,7 +134,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 	if opts.OlderThan > 0 {
 		rows, _ := Rows(reg, false)
 		for _, r := range rows {
-			if r.State != "running" || time.Since(r.StartedAt) < opts.OlderThan {
+			if r.State != "running" || r.Kind == pidfile.KindDaemon || time.Since(r.StartedAt) < opts.OlderThan {
 				continue
 			}
 			e, err := reg.Read(r.RunID)
@@ -120,6 +151,9 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 			audit(reg, pidfile.EventReap, syscall.SIGTERM, res)
 			out = append(out, res)
 		}
+	}
+	if opts.Daemon {
+		out = append(out, reapDaemons(reg, opts)...)
 	}
 	if opts.Unguarded {
 		snap, err := Take()

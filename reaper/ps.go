@@ -16,7 +16,8 @@ import (
 // tree.
 type Row struct {
 	RunID     string    `json:"run_id"`
-	State     string    `json:"state"` // running, stale, unguarded, orphaned
+	State     string    `json:"state"`          // running, stale, unguarded, orphaned
+	Kind      string    `json:"kind,omitempty"` // run, daemon (claude's background daemon), unguarded; none when unknown
 	PID       int       `json:"pid"`
 	GuardPID  int       `json:"guard_pid"`
 	PGID      int       `json:"pgid"`
@@ -33,6 +34,12 @@ type Row struct {
 	Cgroup      string `json:"cgroup,omitempty"`
 	CPUUsec     uint64 `json:"cpu_usec,omitempty"`
 	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
+	// claude's daemon only: its configuration directory and sessions
+	ConfigDir string            `json:"config_dir,omitempty"`
+	Sessions  []pidfile.Session `json:"sessions,omitempty"`
+	// Schema is set on an entry of a newer claude-guard (state "unknown"):
+	// this one cannot read it, and leaves it to the version that wrote it.
+	Schema int `json:"schema,omitempty"`
 
 	members []killtree.Proc
 }
@@ -50,13 +57,23 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 	}
 	rows = []Row{}
 	for _, r := range runs {
+		if r.Unknown {
+			rows = append(rows, Row{RunID: r.RunID, State: "unknown", Schema: r.Schema})
+			continue
+		}
 		if r.PID == 0 {
 			continue // only its id is known: starting, or being swept
 		}
-		row := Row{RunID: r.RunID, State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
+		row := Row{RunID: r.RunID, Kind: "run", State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
 			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}
-		if r.Live && r.BootID == snap.BootID {
+		if (r.Live || r.NoLock && guardAlive(r.Entry, snap.BootID)) && r.BootID == snap.BootID {
 			row.State = "running"
+		}
+		if r.Kind == pidfile.KindDaemon {
+			row.Kind, row.ConfigDir, row.Sessions = pidfile.KindDaemon, r.ConfigDir, r.Sessions
+			if d := snap.daemons[r.ConfigDir]; d != nil && d.ID.PID == r.PID && d.ID.Start == r.Start {
+				row.Sessions = d.Sessions // fresher than the record
+			}
 		}
 		row.setMembers(snap.Members(r.Entry))
 		if cg := RunCgroup(r.Entry); cg != nil {
@@ -91,12 +108,12 @@ func unguarded(s *Snapshot) []Row {
 	}
 	trees := map[string]*Row{}
 	add := func(sess string, p killtree.Proc) {
-		if _, guarded := s.cookies[p.PID]; guarded {
+		if _, guarded := s.cookies[p.PID]; guarded || s.inDaemon[p.PID] {
 			return
 		}
 		t := trees[sess]
 		if t == nil {
-			t = &Row{SessionID: sess, State: "unguarded"}
+			t = &Row{Kind: "unguarded", SessionID: sess, State: "unguarded"}
 			trees[sess] = t
 		}
 		for _, m := range t.members {
@@ -116,7 +133,10 @@ func unguarded(s *Snapshot) []Row {
 			}
 			if sess := ReadSessionsFile(f, pid, p.Start); sess != "" {
 				add(sess, p)
-				trees[sess].PID = pid
+				// add skips a guarded claude: no tree of its own then.
+				if t := trees[sess]; t != nil {
+					t.PID = pid
+				}
 			}
 		}
 	}
@@ -142,7 +162,7 @@ func unguarded(s *Snapshot) []Row {
 			t.State = "orphaned"
 		}
 		for _, p := range killtree.Descendants(root.PID) {
-			if _, guarded := s.cookies[p.PID]; !guarded {
+			if _, guarded := s.cookies[p.PID]; !guarded && !s.inDaemon[p.PID] {
 				t.members = append(t.members, p)
 			}
 		}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,12 +29,35 @@ type Snapshot struct {
 	// the process table (ps over thousands of entries)
 	byPID    map[int]killtree.Proc
 	byPGID   map[int][]killtree.Proc
-	byCookie map[string][]killtree.Proc
+	byCookie map[string][]int // run id -> pids: a nested run's cookie lists every outer run
+
+	// claude's background daemons: never members of a run
+	env      map[int][2]string // cookie carriers: their claude config dir, session id
+	daemons  map[string]*Daemon
+	inDaemon map[int]bool
+	kids     map[int][]killtree.Proc
+	fullEnv  map[int][2]string
 }
 
 // Take reads the process table once. Only the current user's processes are
 // kept: no other process is ever a member of a run.
-func Take() (*Snapshot, error) {
+func Take() (*Snapshot, error) { return take(0) }
+
+// TakeFor reads the process table to find the members of run e. Only
+// processes started since e's guard can carry its cookie: the guard made the
+// cookie up, and everything that inherited it was forked after. The
+// environment of older processes (most of the machine) is not read.
+func TakeFor(e pidfile.Entry) (*Snapshot, error) {
+	boot, err := killtree.BootID()
+	if err != nil || e.BootID != boot || e.GuardStart == 0 {
+		return take(0)
+	}
+	return take(e.GuardStart)
+}
+
+// take reads the process table; the cookies only of processes started at or
+// after since (start ticks of this boot), of all when since is 0.
+func take(since uint64) (*Snapshot, error) {
 	boot, err := killtree.BootID()
 	if err != nil {
 		return nil, err
@@ -42,7 +67,8 @@ func Take() (*Snapshot, error) {
 		return nil, err
 	}
 	s := &Snapshot{BootID: boot, cookies: map[int]string{}, byPID: map[int]killtree.Proc{},
-		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]killtree.Proc{}}
+		byPGID: map[int][]killtree.Proc{}, byCookie: map[string][]int{}, env: map[int][2]string{}}
+	dirs := map[string]bool{}
 	uid := os.Geteuid()
 	for _, p := range all {
 		if p.UID != uid || p.Zombie {
@@ -51,26 +77,41 @@ func Take() (*Snapshot, error) {
 		s.Procs = append(s.Procs, p)
 		s.byPID[p.PID] = p
 		s.byPGID[p.PGID] = append(s.byPGID[p.PGID], p)
-		if v, ok := killtree.EnvValue(p.PID, pidfile.CookieEnv); ok {
+		if p.Start < since {
+			continue
+		}
+		env := killtree.EnvValues(p.PID, pidfile.CookieEnv, "CLAUDE_CONFIG_DIR", "HOME", "CLAUDE_CODE_SESSION_ID")
+		if v := env[0]; v != "" {
 			s.cookies[p.PID] = v
+			dir := configDirOf(env[1], env[2])
+			s.env[p.PID] = [2]string{dir, env[3]}
+			if dir != "" {
+				dirs[dir] = true
+			}
 			for _, id := range strings.Split(v, ":") {
-				s.byCookie[id] = append(s.byCookie[id], p)
+				s.byCookie[id] = append(s.byCookie[id], p.PID)
 			}
 		}
 	}
+	s.findDaemons(dirs)
 	return s, nil
 }
 
 // Members returns what is left of run e in s: the members of its cgroup, its
 // recorded child and tree (where pid, start ticks and boot id all match), its
 // process group while that provably is the run's, and every process carrying
-// its cookie. The guard itself and the caller are never members.
+// its cookie. The guard itself and the caller are never members, nor is
+// claude's background daemon or anything of its (daemon.go), whatever cookie
+// it carries: the members of a daemon's own entry are its tree.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
+	if e.Kind == pidfile.KindDaemon {
+		return s.daemonMembers(e)
+	}
 	self := os.Getpid()
 	seen := map[int]bool{}
 	var out []killtree.Proc
 	add := func(p killtree.Proc) {
-		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] {
+		if p.PID <= 1 || p.PID == self || (p.PID == e.GuardPID && p.Start == e.GuardStart) || seen[p.PID] || s.inDaemon[p.PID] {
 			return
 		}
 		seen[p.PID] = true
@@ -108,8 +149,8 @@ func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 			}
 		}
 	}
-	for _, p := range s.byCookie[e.RunID] {
-		add(p)
+	for _, pid := range s.byCookie[e.RunID] {
+		add(s.byPID[pid])
 	}
 	return out
 }
@@ -164,7 +205,7 @@ type Result struct {
 // still there. It does not touch the registry.
 func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 	find := func() []killtree.ID {
-		s, err := Take()
+		s, err := TakeFor(e)
 		if err != nil {
 			return nil
 		}
@@ -189,21 +230,31 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 // snap, taken after the run was seen stale, spares a run with nothing in it
 // a scan of its own: a dead guard's run cannot grow from nothing.
 func reapRun(reg *pidfile.Registry, id string, grace time.Duration, dryRun bool, snap *Snapshot) (Result, error) {
-	h, err := reg.TryLock(id)
+	h, err := lockStale(reg, id)
 	if err != nil {
 		return Result{}, err
 	}
-	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone", snap)
+	return reapLocked(reg, h, grace, dryRun, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{})
 }
 
-func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string, snap *Snapshot) (Result, error) {
+// known is the entry as read earlier (by the run's watchdog), or zero: when
+// the entry is gone by now, its guard's identity still narrows the sweep.
+func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, dryRun bool, event, why string, snap *Snapshot, known pidfile.Entry) (Result, error) {
 	e, err := reg.Read(h.ID())
 	switch {
+	case errors.As(err, new(*pidfile.BadFileError)):
+		// Not a valid entry: moved aside, the run is swept by its cookie.
+		reg.QuarantineEntry(h.ID(), err)
+		e = pidfile.Entry{RunID: h.ID()}
+		why = "entry unreadable, quarantined: swept by cookie"
 	case errors.Is(err, pidfile.ErrGone):
 		// A lock without an entry: the guard ended cleanly and left the
 		// cookie sweep to its watchdog, or died before recording its child.
 		// The cookie is all there is to go by.
 		e = pidfile.Entry{RunID: h.ID()}
+		if known.RunID == h.ID() {
+			e.GuardPID, e.GuardStart, e.BootID = known.GuardPID, known.GuardStart, known.BootID
+		}
 		why = "only the run id left: swept by cookie"
 		// A guard that died before recording its child may have made its
 		// cgroup already, beside the caller's own when the caller is its
@@ -216,6 +267,9 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	case err != nil:
 		h.Close()
 		return Result{}, err
+	}
+	if e.Kind == pidfile.KindDaemon {
+		event, why = pidfile.EventDaemon, "claude's daemon and its watcher gone: what it left"
 	}
 	if dryRun {
 		h.Close()
@@ -247,6 +301,31 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	return r, h.Remove()
 }
 
+// lockStale takes the lock of run id if its guard is gone. An entry left
+// without its lock file (removed, or quarantined as a FIFO or symlink) is
+// taken over with a new lock, once the guard it records is seen gone:
+// without a lock file, the guard's identity is all that tells a live run.
+func lockStale(reg *pidfile.Registry, id string) (*pidfile.Handle, error) {
+	h, err := reg.TryLock(id)
+	if !errors.Is(err, pidfile.ErrGone) {
+		return h, err
+	}
+	e, rerr := reg.Read(id)
+	if rerr != nil {
+		return nil, pidfile.ErrGone
+	}
+	boot, _ := killtree.BootID()
+	if guardAlive(e, boot) {
+		return nil, pidfile.ErrLive
+	}
+	return reg.Relock(id)
+}
+
+// guardAlive reports whether the guard e records still runs.
+func guardAlive(e pidfile.Entry, boot string) bool {
+	return e.GuardPID > 0 && e.BootID == boot && killtree.Alive(killtree.ID{PID: e.GuardPID, Start: e.GuardStart})
+}
+
 // Stale reaps every stale run in the registry. Live runs are left alone.
 // Each run is reaped under its own lock, so an interrupted reap is picked up
 // by the next one.
@@ -259,7 +338,8 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 	var snap *Snapshot
 	var out []Result
 	for _, r := range runs {
-		if r.Live {
+		// An entry of a newer schema is left to the version that wrote it.
+		if r.Live || r.Unknown {
 			continue
 		}
 		if snap == nil {
@@ -267,6 +347,14 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 			if snap, err = Take(); err != nil {
 				return out, append(errs, err)
 			}
+		}
+		if r.Kind == pidfile.KindDaemon && snap.daemonRuns(r.Entry) {
+			// Its watcher died, the daemon did not: watch it again, never
+			// end it as stale.
+			if StartDaemonWatcher != nil && !dryRun {
+				StartDaemonWatcher(reg, r.ConfigDir)
+			}
+			continue
 		}
 		res, err := reapRun(reg, r.RunID, grace, dryRun, snap)
 		switch {
@@ -282,12 +370,72 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 	return out, errs
 }
 
+// StartupReap reaps every stale run, as Stale does, in little memory and
+// without reading the entries of live runs: it takes the locks of a batch
+// of runs first (a lock that can be taken is a run whose guard is gone), then
+// reads and reaps only those, with one snapshot of the process table per
+// batch, taken after their guards were seen gone.
+func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
+	var errs []error
+	err := reg.EachLock(startupBatch, func(ids []string) bool {
+		var held []*pidfile.Handle
+		for _, id := range ids {
+			h, err := reg.TryLock(id)
+			switch {
+			case err == nil:
+				held = append(held, h)
+			case !errors.Is(err, pidfile.ErrLive) && !errors.Is(err, pidfile.ErrGone):
+				errs = append(errs, err)
+			}
+		}
+		if len(held) == 0 {
+			return true
+		}
+		snap, err := Take()
+		if err != nil {
+			for _, h := range held {
+				h.Close()
+			}
+			errs = append(errs, err)
+			return false
+		}
+		// Side by side: a run whose processes wait out the grace period
+		// must not hold up the others, whose locks this reap now holds.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, h := range held {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{}); err != nil && !errors.Is(err, pidfile.ErrGone) {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return true
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// startupBatch is how many runs a startup reap holds at once.
+const startupBatch = 128
+
 // Watch is the watchdog of run id: it blocks until the run's guard lets go of
 // its lock. A guard that ended cleanly has removed its files by then, or its
 // entry only, leaving the lock file for the watchdog to sweep for the run's
 // cookie; one that died has not, and what is left of its run is reaped. The grace period
 // is capped so a run is gone within about two seconds of its guard's death.
 func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error) {
+	return watch(reg, id, grace, pidfile.Entry{})
+}
+
+func watch(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.Entry) (Result, error) {
 	h, err := reg.WaitLock(id)
 	if err != nil {
 		if errors.Is(err, pidfile.ErrGone) {
@@ -295,7 +443,53 @@ func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error
 		}
 		return Result{}, err
 	}
-	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil)
+	if _, rerr := reg.Read(id); errors.Is(rerr, pidfile.ErrGone) {
+		// A guard starts its watchdog once the entry is written; with the
+		// lock free and the entry gone, the guard ended cleanly and handed
+		// over only the sweep for its cookie (or its entry could not be
+		// written: a sweep by cookie is all there is to do then too).
+		// Runs ending about now share that sweep.
+		h.Close()
+		var guard killtree.ID
+		if known.RunID == id {
+			guard = killtree.ID{PID: known.GuardPID, Start: known.GuardStart}
+		}
+		return Result{}, sweepShared(reg, id, grace, guard)
+	}
+	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, known)
+}
+
+// sweepWindow is how long the holder of the sweep lock waits for other runs
+// to end before it sweeps: runs launched back to back then share one scan of
+// the process table instead of one each.
+const sweepWindow = 50 * time.Millisecond
+
+// sweepShared sweeps for the cookie of run id, ended cleanly, together with
+// the other runs that end about now. Under the registry's sweep lock: if run
+// id is still in the registry, wait sweepWindow, then reap every run whose
+// lock is free (StartupReap), one snapshot per batch. A watchdog that finds
+// its run gone once it holds the lock has had it swept by the holder before.
+// Without the lock the run is swept alone, as before.
+func sweepShared(reg *pidfile.Registry, id string, grace time.Duration, guard killtree.ID) error {
+	if guard.PID > 0 {
+		waitExit(guard, 100*time.Millisecond)
+	}
+	release, err := reg.SweepLock()
+	if err != nil {
+		h, lerr := reg.TryLock(id)
+		if lerr != nil {
+			return nil // taken by another reaper, or gone
+		}
+		_, err = reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, pidfile.Entry{})
+		return err
+	}
+	defer release()
+	if !reg.HasLock(id) {
+		return nil
+	}
+	time.Sleep(sweepWindow)
+	errs := StartupReap(reg, min(grace, WatchdogGrace))
+	return errors.Join(errs...)
 }
 
 // audit appends what ending a run did to the registry's audit log: one line
@@ -338,24 +532,36 @@ const StartupDelay = time.Second
 // crashes (the startup reap), side by side, so a long reap of another run
 // never delays this one's.
 func Watchdog(reg *pidfile.Registry, id string, grace time.Duration) error {
+	// Its live heap is a few hundred KiB; with the default GOGC the heap
+	// still grows to the runtime's 4 MiB minimum goal before a collection,
+	// which a reap of a thousand entries reaches. A quarter of that goal
+	// keeps its peak RSS under 8 MiB, at a few more (small) collections.
+	debug.SetGCPercent(25)
 	e, _ := reg.Read(id)
 	guard := killtree.ID{PID: e.GuardPID, Start: e.GuardStart}
 	watched := make(chan struct{})
 	var err error
 	go func() {
-		_, err = Watch(reg, id, grace)
+		_, err = watch(reg, id, grace, e)
 		close(watched)
 	}()
 	select {
 	case <-watched:
 		// The guard lets go of its lock just before it exits: let it
 		// finish exiting before reaping others competes for the CPU.
-		for deadline := time.Now().Add(100 * time.Millisecond); guard.PID > 0 && killtree.Alive(guard) && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
+		if guard.PID > 0 {
+			waitExit(guard, 100*time.Millisecond)
 		}
 	case <-time.After(StartupDelay):
 	}
-	Stale(reg, grace, false)
+	StartupReap(reg, min(grace, WatchdogGrace)) // crashed runs: no time to wait out, as for its own
 	<-watched
 	return err
+}
+
+// waitExit waits until process id has exited, at most d.
+func waitExit(id killtree.ID, d time.Duration) {
+	w := newExitWaiter(id)
+	defer w.close()
+	w.wait(d)
 }

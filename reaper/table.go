@@ -40,10 +40,16 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 			age = Age(now.Sub(r.StartedAt))
 		}
 		var rest []string
-		if r.Label != "" {
-			rest = append(rest, "["+r.Label+"]")
+		session := r.SessionID
+		if r.Kind == "daemon" {
+			session = fmt.Sprintf("%d bg", len(r.Sessions))
+			rest = daemonColumn(r)
+		} else {
+			if r.Label != "" {
+				rest = append(rest, "["+r.Label+"]")
+			}
+			rest = append(rest, strings.Join(r.Argv, " "))
 		}
-		rest = append(rest, strings.Join(r.Argv, " "))
 		if r.Cwd != "" && width >= 100 {
 			rest = append(rest, "(in "+r.Cwd+")")
 		}
@@ -61,7 +67,7 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 		if r.MemoryBytes > 0 {
 			mem = r.MemoryBytes
 		}
-		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d%s %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(r.SessionID, 8)),
+		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d%s %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(session, 8)),
 			age, r.Processes, cpu, MiB(mem), string(tail))
 	}
 }
@@ -166,4 +172,21 @@ func pidList(lists ...[]killtree.ID) string {
 		return ""
 	}
 	return ": pids " + strings.Join(pids, " ")
+}
+
+// daemonColumn describes claude's daemon for the last column: what it is,
+// its sessions (short id and state), its configuration directory.
+func daemonColumn(r Row) []string {
+	out := []string{"[claude daemon]"}
+	for _, s := range r.Sessions {
+		id := s.Short
+		if id == "" {
+			id = cut(s.ID, 8)
+		}
+		if s.State != "" {
+			id += " " + s.State
+		}
+		out = append(out, id+";")
+	}
+	return append(out, "config "+r.ConfigDir)
 }

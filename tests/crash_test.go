@@ -78,7 +78,7 @@ func (f *fixture) startTrial(t *testing.T, rng *rand.Rand, i int, watchdog bool)
 		args = append(args, "clearenv=e", "ready=ready", "waitfile=go", "exit=0")
 	}
 	tr.guard = exec.Command(guardBinary(t), args...)
-	tr.guard.Env = append(f.env, "CG_TRIAL="+tr.marker)
+	tr.guard.Env = append(slices.Clip(f.env), "CG_TRIAL="+tr.marker) // Clip: trials start at once; each needs its own copy
 	tr.guard.Dir = tr.dir
 	if err := tr.guard.Start(); err != nil {
 		t.Fatal(err)

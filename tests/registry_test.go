@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/claude-guard/claude-guard/pidfile"
 )
 
 // fixture is one test's registry, claude config and working directory.
@@ -168,7 +170,7 @@ func TestRegistryUnderConcurrentRuns(t *testing.T) {
 	// the watchdogs finish each run's sweep and remove what is left of it
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		names, _ := os.ReadDir(f.home)
-		if len(names) == 0 {
+		if len(names) == 1 && names[0].Name() == pidfile.MarkerFile {
 			break
 		}
 		if time.Now().After(deadline) {

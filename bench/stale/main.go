@@ -5,6 +5,7 @@
 //
 //	stale DIR N
 //
+// N = -1 only waits for the watchdogs and leaves the registry as it is.
 // The entries are written by the registry's own code (pidfile.Create, Write,
 // then the lock let go), so they are exactly what a guard that died leaves.
 // They name no live process: every pid is above PID_MAX_LIMIT (4194304), so
@@ -36,13 +37,16 @@ func main() {
 		fail(err)
 	}
 	n, err := strconv.Atoi(os.Args[2])
-	if err != nil || n < 0 {
+	if err != nil || n < -1 {
 		fail(fmt.Errorf("bad count %q", os.Args[2]))
 	}
 	if !strings.HasPrefix(dir, os.TempDir()) {
 		fail(fmt.Errorf("refusing %s: a benchmark registry lives under %s", dir, os.TempDir()))
 	}
 	settleWatchdogs(dir, 10*time.Second)
+	if n == -1 {
+		return // only wait for the watchdogs: the registry stays as it is
+	}
 	if ready(dir, n) {
 		return // as the last call left it: nothing reaped it since
 	}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/claude-guard/claude-guard/launcher"
+)
+
+// appCommands are the names and aliases of the app's commands (a test keeps
+// this list equal to newApp's), plus help, which urfave/cli may answer.
+var appCommands = []string{"run", "version", "ps", "reap", "kill", "init", "install-shim", "log", "doctor",
+	"completion", launcher.WatchdogCommand, launcher.DaemonWatchCommand, "help", "h"}
+
+// fastPath runs the two launches that need no command line parsing without
+// building the urfave/cli app (a third of a millisecond on every launch):
+// `claude-guard COMMAND ARGS...` where COMMAND is plainly a command (no
+// option before it, not named like one of ours, not a completion request),
+// and the watchdog each run starts. ok is false for everything else, which
+// the app handles exactly as before.
+func fastPath(args []string) (code int, ok bool) {
+	if len(args) < 2 {
+		return 0, false
+	}
+	first := args[1]
+	if first == launcher.WatchdogCommand && len(args) == 4 {
+		return exitCode(watchdog(args[2], args[3])), true
+	}
+	if first == "" || strings.HasPrefix(first, "-") || args[len(args)-1] == "--generate-bash-completion" {
+		return 0, false
+	}
+	for _, c := range appCommands {
+		if first == c {
+			return 0, false
+		}
+	}
+	return guard(launcher.Config{Argv: args[1:], Grace: envGrace()}), true
+}

@@ -1,0 +1,57 @@
+package pidfile
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// WatchLock is held by the one process that watches claude's background
+// daemon of one configuration directory, for as long as it watches.
+type WatchLock struct{ f *os.File }
+
+// LockWatch takes the watch lock of claude configuration directory cfgDir
+// without waiting. ErrLive: another process watches it. The lock file's name
+// starts with a dot, so List never takes it for a run.
+func (r *Registry) LockWatch(cfgDir string) (*WatchLock, error) {
+	sum := sha256.Sum256([]byte(cfgDir))
+	path := filepath.Join(r.dir, fmt.Sprintf(".daemon-%x.watch", sum[:8]))
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, &BadFileError{Path: path, Err: errors.New("not a regular file")}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("pidfile: %w", err)
+	}
+	if err := lockFile(f, false); err != nil {
+		f.Close()
+		if errors.Is(err, errWouldBlock) {
+			return nil, ErrLive
+		}
+		return nil, fmt.Errorf("pidfile: lock %s: %w", path, err)
+	}
+	return &WatchLock{f: f}, nil
+}
+
+// Close lets go of the watch lock.
+func (w *WatchLock) Close() { w.f.Close() }
+
+// isWatchLock reports whether name is a watch lock's: .daemon-<16 hex>.watch.
+func isWatchLock(name string) bool {
+	hex, ok := strings.CutPrefix(name, ".daemon-")
+	if !ok {
+		return false
+	}
+	if hex, ok = strings.CutSuffix(hex, ".watch"); !ok || len(hex) != 16 {
+		return false
+	}
+	for _, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,109 @@
+//go:build linux
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A process that claude's daemon.status.json names (pid and start ticks) is
+// claude's daemon: a guarded run that started it ends without it; it gets an
+// entry of its own, re-watched when its watcher dies, never reaped while it
+// lives; kill daemon ends it, audited.
+func TestDaemonStatusFile(t *testing.T) {
+	f := newFixture(t)
+	cfg := filepath.Join(filepath.Dir(f.home), "claudecfg")
+	os.MkdirAll(cfg, 0o700)
+	g := f.guard("--grace", "200ms", helperPath(t, "fakeclaude"), "setsid=daemon", "setsid=other", "waitfile=go")
+	daemon, other := f.pid("daemon"), f.pid("other")
+	t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL); syscall.Kill(other, syscall.SIGKILL) })
+	st, err := rcReadStat(daemon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := fmt.Sprintf(`{"supervisorPid": %d, "supervisorProcStart": "%d", "workers": {}}`, daemon, st.start)
+	if err := os.WriteFile(filepath.Join(cfg, "daemon.status.json"), []byte(status), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// the guard finds it within a tick of its record
+	row := f.waitDaemonRow(func(r map[string]any) bool { return r["state"] == "running" })
+	f.touch("go")
+	if err := g.Wait(); err != nil {
+		t.Fatalf("guard: %v", err)
+	}
+	waitGone(t, other) // the run's other process is ended as ever
+	if !alive(daemon) {
+		t.Fatal("the run's cleanup ended the daemon")
+	}
+	if row["kind"] != "daemon" || row["config_dir"] != cfg || int(row["pid"].(float64)) != daemon {
+		t.Fatalf("daemon row %v", row)
+	}
+	watcher := int(row["guard_pid"].(float64))
+
+	// its watcher dies: the entry is stale, the daemon lives; reap watches
+	// it again and never ends it
+	syscall.Kill(watcher, syscall.SIGKILL)
+	waitGone(t, watcher)
+	if _, stderr, code := f.run("reap", "--grace", "200ms"); code != 0 {
+		t.Fatalf("reap: %d %s", code, stderr)
+	}
+	if !alive(daemon) {
+		t.Fatalf("reap ended a live daemon whose watcher died; audit: %s", f.auditLog())
+	}
+	row = f.waitDaemonRow(func(r map[string]any) bool {
+		return r["state"] == "running" && int(r["guard_pid"].(float64)) != watcher
+	})
+
+	// kill --all leaves it: it belongs to every client of its configuration
+	if _, stderr, code := f.run("kill", "--all", "--grace", "200ms"); code != 0 {
+		t.Fatalf("kill --all: %d %s", code, stderr)
+	}
+	if !alive(daemon) {
+		t.Fatal("kill --all ended the daemon")
+	}
+
+	// kill daemon ends it, audited with why
+	out, stderr, code := f.run("kill", "--grace", "200ms", "daemon")
+	if code != 0 {
+		t.Fatalf("kill daemon: %d %q %s", code, out, stderr)
+	}
+	waitGone(t, daemon)
+	if a := f.auditLog(); !strings.Contains(a, fmt.Sprint(daemon)) || !strings.Contains(a, "claude's daemon") {
+		t.Errorf("audit log lacks the daemon's kill:\n%s", a)
+	}
+	// its watcher removes the entry
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.ps()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("entries left: %v", f.ps())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *fixture) waitDaemonRow(ok func(map[string]any) bool) map[string]any {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, r := range f.ps() {
+			if r["kind"] == "daemon" && ok(r) {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no daemon row as wanted: %v", f.ps())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *fixture) auditLog() string {
+	b, _ := os.ReadFile(filepath.Join(f.home, "audit.log"))
+	return string(b)
+}
