@@ -194,17 +194,25 @@ func TestCgroupTermHandlerSpawn(t *testing.T) {
 		f := modeFixture(t, "cgroup")
 		// the daemon is a shell, quick to start on a loaded machine: the
 		// watchdog's grace is short
-		inner := fmt.Sprintf(`trap 'env -i setsid sh -c ": > %s/d; while :; do sleep 1; done" & exit 0' TERM; : > %s/ready; %s %s/s & wait`,
-			f.dir, f.dir, helperPath(t, "sleeper"), f.dir)
+		inner := fmt.Sprintf(`trap 'env -i setsid sh -c "echo \$\$ > %s/d.tmp; mv %s/d.tmp %s/d; while :; do sleep 1; done" & exit 0' TERM; : > %s/ready; %s %s/s & wait`,
+			f.dir, f.dir, f.dir, f.dir, helperPath(t, "sleeper"), f.dir)
 		g := f.guard("sh", "-c", `setsid sh -c "$1" & wait`, "sh", inner)
 		waitPath(t, f.path("ready"))
 		f.waitWatchdogs(1)
 		f.killGuard(g, false)
-		left, _ := waitNoneMarked(t, f.dir, 10*time.Second)
+		// the watchdog's reap is over once the run's entry is gone
+		waitfor2(t, "the run reaped", func() bool {
+			m, _ := filepath.Glob(filepath.Join(f.home, "*.json"))
+			return len(m) == 0
+		})
+		left, _ := waitNoneMarked(t, f.dir, 0)
 		if _, err := os.Stat(f.path("d")); err != nil {
-			audit, _ := os.ReadFile(filepath.Join(f.home, "audit.log"))
-			ls, _ := filepath.Glob(f.dir + "/*")
-			t.Errorf("trial %d: the TERM handler never ran: %v\n%s\n%v", i, err, audit, ls)
+			t.Errorf("trial %d: the TERM handler never ran: %v", i, err)
+			continue
+		}
+		if d := f.pid("d"); alive(d) {
+			syscall.Kill(d, syscall.SIGKILL)
+			t.Errorf("trial %d: the daemon %d the TERM handler started survived", i, d)
 		}
 		if len(left) > 0 {
 			t.Errorf("trial %d: survivors %v", i, left)
@@ -275,8 +283,17 @@ func TestPgidReuseNeverSignalled(t *testing.T) {
 			child := f.pid("child")
 			f.killGuard(g, true)
 			waitGone(t, child)
-			other, _ := spawnSleeper(t, t.TempDir(), "other", &syscall.SysProcAttr{Setpgid: true})
 			id, e := f.entry()
+			// A reuse comes long after the child's start; a leader started
+			// within the same clock tick would be the child by identity.
+			var other int
+			for {
+				pid, start := spawnSleeper(t, t.TempDir(), "other", &syscall.SysProcAttr{Setpgid: true})
+				if float64(start) != e["start"].(float64) {
+					other = pid
+					break
+				}
+			}
 			e["pid"], e["pgid"] = other, other
 			e["tree"] = []map[string]any{{"pid": other, "start": e["start"]}}
 			b, _ := json.Marshal(e)
