@@ -23,7 +23,11 @@ func fastPath(args []string) (code int, ok bool) {
 	}
 	first := args[1]
 	if first == launcher.WatchdogCommand && len(args) == 4 {
-		return exitCode(watchdog(args[2], args[3])), true
+		if err := watchdog(args[2], args[3]); err != nil {
+			warn("%v", err)
+			return 1, true
+		}
+		return 0, true
 	}
 	if first == "" || strings.HasPrefix(first, "-") || args[len(args)-1] == "--generate-bash-completion" {
 		return 0, false

@@ -30,6 +30,15 @@ func ParseSignal(s string) (syscall.Signal, error) {
 	return 0, fmt.Errorf("unknown signal %q (use TERM, INT, HUP, KILL, QUIT or a number)", s)
 }
 
+// SignalNames are the signal names ParseSignal reads, the usual one first.
+func SignalNames() []string {
+	out := make([]string, len(signalNames))
+	for i, sn := range signalNames {
+		out[i] = sn.name
+	}
+	return out
+}
+
 // SignalName names sig as ParseSignal reads it: TERM, or a number.
 func SignalName(sig syscall.Signal) string {
 	for _, sn := range signalNames {

@@ -62,7 +62,7 @@ func Run(cfg Config) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	if isClaude(cfg.Argv[0]) && loopsBack(path) {
+	if IsClaude(cfg.Argv[0]) && loopsBack(path) {
 		// This guard is its parent guard's command, reached through path:
 		// the real claude runs in its place, inside the parent's run.
 		real, err := claudePast(path)

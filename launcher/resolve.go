@@ -16,7 +16,7 @@ import (
 // forever): the real claude is $CLAUDE_GUARD_CLAUDE, else the first claude on
 // PATH that is not this program.
 func resolve(name string) (string, error) {
-	if isClaude(name) && !strings.ContainsRune(name, filepath.Separator) {
+	if IsClaude(name) && !strings.ContainsRune(name, filepath.Separator) {
 		return findClaude()
 	}
 	if strings.ContainsAny(name, `/`+string(filepath.Separator)) {
@@ -35,7 +35,9 @@ func resolve(name string) (string, error) {
 	}
 }
 
-func isClaude(name string) bool {
+// IsClaude reports whether name (a path or a bare name) names claude: claude,
+// or claude.exe on Windows.
+func IsClaude(name string) bool {
 	base := filepath.Base(name)
 	if runtime.GOOS == "windows" {
 		base = strings.TrimSuffix(strings.ToLower(base), ".exe")
@@ -52,10 +54,34 @@ func checkExecutable(path string) (string, error) {
 		return "", errorf(126, "%s: %v", path, err)
 	case fi.IsDir():
 		return "", errorf(126, "%s: is a directory", path)
-	case runtime.GOOS != "windows" && fi.Mode()&0o111 == 0:
+	case !isExecutable(fi):
 		return "", errorf(126, "%s: permission denied (not executable)", path)
 	}
 	return path, nil
+}
+
+// isExecutable: a file, with an execute bit where the system has them.
+func isExecutable(fi os.FileInfo) bool {
+	return !fi.IsDir() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0)
+}
+
+// walkClaudes calls fn with each executable claude on PATH, in PATH order,
+// until fn returns false.
+func walkClaudes(fn func(path string) bool) {
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if dir == "" {
+			dir = "."
+		}
+		for _, name := range claudeNames {
+			path := filepath.Join(dir, name)
+			if fi, err := os.Stat(path); err != nil || !isExecutable(fi) {
+				continue
+			}
+			if !fn(path) {
+				return
+			}
+		}
+	}
 }
 
 // findClaude returns the real claude, never this program.
@@ -71,21 +97,15 @@ func findClaude() (string, error) {
 		}
 		return path, nil
 	}
-	dirs := filepath.SplitList(os.Getenv("PATH"))
-	for _, dir := range dirs {
-		if dir == "" {
-			dir = "."
+	var found string
+	walkClaudes(func(path string) bool {
+		if !sameProgram(path, self) {
+			found = path
 		}
-		for _, name := range claudeNames {
-			path := filepath.Join(dir, name)
-			fi, err := os.Stat(path)
-			if err != nil || fi.IsDir() || (runtime.GOOS != "windows" && fi.Mode()&0o111 == 0) {
-				continue
-			}
-			if !sameProgram(path, self) {
-				return path, nil
-			}
-		}
+		return found == ""
+	})
+	if found != "" {
+		return found, nil
 	}
 	return "", errorf(127, "claude: command not found: searched PATH (%s) for %s that is not claude-guard itself; install claude (npm install -g @anthropic-ai/claude-code) or set CLAUDE_GUARD_CLAUDE",
 		os.Getenv("PATH"), strings.Join(claudeNames, ", "))

@@ -67,20 +67,13 @@ type OnPath struct {
 func ClaudesOnPath() []OnPath {
 	var out []OnPath
 	seen := map[string]bool{}
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-		if dir == "" {
-			dir = "."
-		}
-		for _, name := range claudeNames {
-			path := filepath.Join(dir, name)
-			fi, err := os.Stat(path)
-			if err != nil || fi.IsDir() || (runtime.GOOS != "windows" && fi.Mode()&0o111 == 0) || seen[path] {
-				continue
-			}
+	walkClaudes(func(path string) bool {
+		if !seen[path] {
 			seen[path] = true
 			out = append(out, OnPath{Path: path, Guard: IsSelf(path)})
 		}
-	}
+		return true
+	})
 	return out
 }
 

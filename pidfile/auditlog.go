@@ -6,11 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -206,36 +204,4 @@ func FollowAudit(ctx context.Context, dir string, n int, interval time.Duration,
 		case <-t.C:
 		}
 	}
-}
-
-// FormatEvent makes one readable line of an audit log line.
-func FormatEvent(line []byte) string {
-	var ev Event
-	if err := json.Unmarshal(line, &ev); err != nil {
-		return string(line)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %-10s", ev.Time.Local().Format(time.RFC3339), ev.Event)
-	if ev.RunID != "" {
-		fmt.Fprintf(&b, " run %s", ev.RunID)
-	}
-	if ev.SessionID != "" {
-		fmt.Fprintf(&b, " session %s", ev.SessionID)
-	}
-	if ev.Path != "" {
-		fmt.Fprintf(&b, " %s", ev.Path)
-	}
-	if ev.Signal != "" {
-		fmt.Fprintf(&b, ": SIG%s to %d processes", ev.Signal, len(ev.PIDs))
-		for _, p := range ev.PIDs {
-			fmt.Fprintf(&b, " %d", p)
-		}
-	}
-	if len(ev.Left) > 0 {
-		fmt.Fprintf(&b, "; %d survived SIGKILL", len(ev.Left))
-	}
-	if ev.Why != "" {
-		fmt.Fprintf(&b, " (%s)", ev.Why)
-	}
-	return b.String()
 }

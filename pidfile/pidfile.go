@@ -636,8 +636,21 @@ func (r *Registry) quarantine(name string, why error) error {
 	if err := os.Rename(filepath.Join(r.dir, name), dst); err != nil {
 		return fmt.Errorf("pidfile: %s: %v (could not quarantine: %v)", filepath.Join(r.dir, name), why, err)
 	}
-	return fmt.Errorf("pidfile: %s: %v; moved to %s", filepath.Join(r.dir, name), why, dst)
+	return &QuarantinedError{Path: filepath.Join(r.dir, name), Err: why, To: dst}
 }
+
+// QuarantinedError reports a bad registry file that was moved aside: said
+// once, nothing left to fix in the registry.
+type QuarantinedError struct {
+	Path, To string
+	Err      error
+}
+
+func (e *QuarantinedError) Error() string {
+	return fmt.Sprintf("pidfile: %s: %v; moved to %s", e.Path, e.Err, e.To)
+}
+
+func (e *QuarantinedError) Unwrap() error { return e.Err }
 
 // Quarantined counts the files in the quarantine folder.
 func (r *Registry) Quarantined() int {

@@ -3,7 +3,6 @@ package reaper
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,52 +10,20 @@ import (
 	"github.com/claude-guard/claude-guard/pidfile"
 )
 
-// The doctor: what claude-guard would run, where it keeps its registry and
+// The doctor's findings that are reaper's to make: where the registry is and
 // in what state, what this system offers to contain a run, and what leaked.
-// Each problem comes with the command that fixes it.
+// Each problem comes with the command that fixes it. Which claude runs, and
+// the text people read, are the command's (cmd_doctor.go).
 
-// DoctorInput is what the caller knows that reaper cannot look up itself
-// (reaper sits below the launcher).
-type DoctorInput struct {
-	RealClaude string        // the claude the guard would run
-	ClaudeErr  error         // why none was found
-	OnPath     []ClaudeFound // every claude on PATH, in PATH order
-	Env        []string      // names of the environment variables to show
-	Active     Active        // the containment a run gets, as the launcher decides it
-}
-
-// Active is the containment a run started now gets, and why: the launcher's
-// own answer (launcher.Containment), not a second guess of the doctor's.
-type Active struct {
-	Cgroup bool   `json:"cgroup"`
-	Mode   string `json:"mode"`
-	Detail string `json:"detail"`
-	Fix    string `json:"fix,omitempty"`
-}
-
-// ClaudeFound is one claude on PATH.
-type ClaudeFound struct {
-	Path  string `json:"path"`
-	Guard bool   `json:"guard"` // claude-guard's shim, not the real claude
-}
-
-// Report is the doctor's findings.
+// Report is the doctor's findings about the registry, containment, leaks
+// and the environment. Which claude runs is the launcher's to say: the
+// command adds it.
 type Report struct {
-	Claude      ClaudeReport   `json:"claude"`
 	Registry    RegistryReport `json:"registry"`
 	Containment []Mechanism    `json:"containment"`
-	Active      Active         `json:"active"`
 	Orphans     []Row          `json:"orphans"`
 	Env         []EnvVar       `json:"env"`
 	Problems    []Problem      `json:"problems"`
-}
-
-// ClaudeReport says what the command claude runs.
-type ClaudeReport struct {
-	Real   string        `json:"real,omitempty"`
-	Error  string        `json:"error,omitempty"`
-	OnPath []ClaudeFound `json:"on_path"`
-	Shim   string        `json:"shim,omitempty"` // the shim that runs when claude is typed, if one does
 }
 
 // RegistryReport is the registry's location and health.
@@ -97,19 +64,14 @@ type Problem struct {
 	Fix  string `json:"fix"`
 }
 
-// Doctor examines the setup. It changes nothing but what listing the
-// registry always does: bad files are moved into quarantine.
-func Doctor(in DoctorInput) Report {
-	rep := Report{Containment: containment(), Active: in.Active, Orphans: []Row{}, Problems: []Problem{}}
-	for i, m := range rep.Containment {
-		if m.Name == "cgroup v2" && in.Active.Mode != "" {
-			rep.Containment[i] = Mechanism{Name: m.Name, Available: in.Active.Cgroup, Detail: in.Active.Detail}
-		}
-	}
-	rep.checkClaude(in)
+// Doctor examines the setup, showing the environment variables named in env.
+// It changes nothing but what listing the registry always does: bad files are
+// moved into quarantine.
+func Doctor(env []string) Report {
+	rep := Report{Containment: containment(), Orphans: []Row{}, Problems: []Problem{}}
 	reg := rep.checkRegistry()
 	rep.checkOrphans(reg)
-	for _, name := range in.Env {
+	for _, name := range env {
 		v, ok := os.LookupEnv(name)
 		rep.Env = append(rep.Env, EnvVar{Name: name, Value: v, Set: ok})
 	}
@@ -122,30 +84,6 @@ func Doctor(in DoctorInput) Report {
 
 func (r *Report) problem(what, fix string) {
 	r.Problems = append(r.Problems, Problem{What: what, Fix: fix})
-}
-
-func (r *Report) checkClaude(in DoctorInput) {
-	r.Claude = ClaudeReport{Real: in.RealClaude, OnPath: in.OnPath}
-	if r.Claude.OnPath == nil {
-		r.Claude.OnPath = []ClaudeFound{}
-	}
-	if in.ClaudeErr != nil {
-		r.Claude.Error = in.ClaudeErr.Error()
-		r.problem("no real claude to run: "+in.ClaudeErr.Error(),
-			"npm install -g @anthropic-ai/claude-code  (or: export CLAUDE_GUARD_CLAUDE=/path/to/claude)")
-	}
-	var real string
-	for _, c := range in.OnPath {
-		switch {
-		case c.Guard && real == "" && r.Claude.Shim == "":
-			r.Claude.Shim = c.Path
-		case c.Guard && real != "":
-			r.problem(fmt.Sprintf("the shim %s comes after the real claude %s on PATH, so it never runs", c.Path, real),
-				fmt.Sprintf(`export PATH="%s:$PATH"  (in your shell's profile)`, filepath.Dir(c.Path)))
-		case !c.Guard && real == "":
-			real = c.Path
-		}
-	}
 }
 
 func (r *Report) checkRegistry() *pidfile.Registry {
@@ -192,7 +130,8 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 		rows, errs = Rows(reg, true)
 		for _, err := range errs {
 			var bf *pidfile.BadFileError
-			if !errors.As(err, &bf) && !strings.Contains(err.Error(), "moved to") {
+			var qe *pidfile.QuarantinedError
+			if !errors.As(err, &bf) && !errors.As(err, &qe) {
 				r.problem("registry: "+err.Error(), "claude-guard doctor  (again, once the cause is fixed)")
 			}
 		}
@@ -202,13 +141,14 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.problem("bad registry files stay in place: "+err.Error(), "rm "+q+"  (it is not a directory of yours; claude-guard makes a new one)")
 		}
 		if r.Registry.Strangers = reg.Strangers(); len(r.Registry.Strangers) > 0 {
-			r.problem(fmt.Sprintf("%d files in the registry directory %s are not claude-guard's; left alone: %s",
-				len(r.Registry.Strangers), reg.Path(), strings.Join(r.Registry.Strangers, ", ")),
+			n := len(r.Registry.Strangers)
+			r.problem(fmt.Sprintf("%s in the registry directory %s %s not claude-guard's; left alone: %s",
+				count(n, "file", "files"), reg.Path(), verb(n, "is", "are"), strings.Join(r.Registry.Strangers, ", ")),
 				"move them elsewhere (claude-guard never touches them)")
 		}
 		if n := r.Registry.Quarantined; n > 0 {
 			q := filepath.Join(reg.Path(), "quarantine")
-			r.problem(fmt.Sprintf("%d bad registry files were moved aside into %s (see claude-guard log)", n, q),
+			r.problem(fmt.Sprintf("%s moved aside into %s (see claude-guard log)", count(n, "bad registry file was", "bad registry files were"), q),
 				"rm -r "+q+"  (after a look)")
 		}
 	} else if s, err := Take(); err == nil {
@@ -224,77 +164,32 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.Registry.Newer++
 		case "orphaned":
 			r.Orphans = append(r.Orphans, row)
-			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %d processes (%s)",
-				row.SessionID, row.PID, row.Processes, strings.Join(row.Argv, " ")),
+			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %s (%s)",
+				row.SessionID, row.PID, count(row.Processes, "process", "processes"), strings.Join(row.Argv, " ")),
 				"claude-guard reap --unguarded  (preview: claude-guard reap --unguarded --dry-run)")
 		}
 	}
 	if n := r.Registry.Newer; n > 0 {
-		r.problem(fmt.Sprintf("%d runs were recorded by a newer claude-guard than this one: an old copy runs somewhere (a copied shim?)", n),
+		r.problem(count(n, "run was", "runs were")+" recorded by a newer claude-guard than this one: an old copy runs somewhere (a copied shim?)",
 			"claude-guard install-shim --uninstall DIR && claude-guard install-shim DIR  (with the newer claude-guard)")
 	}
 	if n := r.Registry.Stale; n > 0 {
-		r.problem(fmt.Sprintf("%d runs whose guard is gone are not reaped yet", n), "claude-guard reap")
+		r.problem(count(n, "run whose guard is gone is", "runs whose guard is gone are")+" not reaped yet", "claude-guard reap")
 	}
 }
 
-// WriteText prints the report for people.
-func (r Report) WriteText(w io.Writer) {
-	fmt.Fprintln(w, "claude")
-	if r.Claude.Real != "" {
-		fmt.Fprintf(w, "  runs         %s\n", r.Claude.Real)
-	} else {
-		fmt.Fprintf(w, "  runs         nothing: %s\n", r.Claude.Error)
+// count is "1 run", "2 runs".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
 	}
-	switch {
-	case r.Claude.Shim != "":
-		fmt.Fprintf(w, "  on PATH      %s is claude-guard's shim: claude runs guarded\n", r.Claude.Shim)
-	case len(r.Claude.OnPath) > 0:
-		fmt.Fprintf(w, "  on PATH      %s is the real claude: guarded only through `claude-guard init` or an alias (or: claude-guard install-shim)\n", r.Claude.OnPath[0].Path)
-	default:
-		fmt.Fprintln(w, "  on PATH      no claude")
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// verb agrees with a count: "is" for 1, "are" otherwise.
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
 	}
-	fmt.Fprintln(w, "registry")
-	g := r.Registry
-	fmt.Fprintf(w, "  path         %s", g.Path)
-	switch {
-	case g.Error != "":
-		fmt.Fprintf(w, " (unusable)\n")
-	case !g.Exists:
-		fmt.Fprintf(w, " (made by the first run)\n")
-	default:
-		fmt.Fprintf(w, " (mode %s)\n", g.Mode)
-	}
-	fmt.Fprintf(w, "  runs         %d running, %d stale, %d quarantined files\n", g.Running, g.Stale, g.Quarantined)
-	fmt.Fprintf(w, "  audit log    %s (%d bytes)\n", g.AuditLog, g.AuditBytes)
-	fmt.Fprintln(w, "containment")
-	for _, m := range r.Containment {
-		mark := "no "
-		if m.Available {
-			mark = "yes"
-		}
-		fmt.Fprintf(w, "  %-12s %s  %s\n", m.Name, mark, m.Detail)
-	}
-	if r.Active.Mode != "" {
-		fmt.Fprintf(w, "  %-12s %s\n", "active", r.Active.Mode)
-		if r.Active.Fix != "" {
-			fmt.Fprintf(w, "  %-12s %s\n", "for cgroups", r.Active.Fix)
-		}
-	}
-	fmt.Fprintln(w, "environment")
-	for _, e := range r.Env {
-		v := "(unset)"
-		if e.Set {
-			v = fmt.Sprintf("%q", e.Value)
-		}
-		fmt.Fprintf(w, "  %-20s %s\n", e.Name, v)
-	}
-	if len(r.Problems) == 0 {
-		fmt.Fprintln(w, "no problems found")
-		return
-	}
-	fmt.Fprintf(w, "problems: %d\n", len(r.Problems))
-	for _, p := range r.Problems {
-		fmt.Fprintf(w, "  - %s\n    fix: %s\n", p.What, p.Fix)
-	}
+	return many
 }

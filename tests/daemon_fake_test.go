@@ -23,7 +23,7 @@ func TestDaemonStatusFile(t *testing.T) {
 	g := f.guard("--grace", "200ms", helperPath(t, "fakeclaude"), "setsid=daemon", "setsid=other", "waitfile=go")
 	daemon, other := f.pid("daemon"), f.pid("other")
 	t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL); syscall.Kill(other, syscall.SIGKILL) })
-	st, err := rcReadStat(daemon)
+	st, err := readStat(daemon)
 	if err != nil {
 		t.Fatal(err)
 	}

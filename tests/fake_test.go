@@ -204,15 +204,12 @@ func trap(file string, ignored map[os.Signal]bool, die bool) {
 }
 
 func writeSessions(sid string, bad bool) {
-	b, err := os.ReadFile("/proc/self/stat")
+	st, err := readStat(os.Getpid())
 	must(err)
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	start := fields[22-3]
 	if bad {
-		n, _ := strconv.ParseUint(start, 10, 64)
-		start = strconv.FormatUint(n+1, 10)
+		st.start++
 	}
+	start := strconv.FormatUint(st.start, 10)
 	dir := filepath.Join(os.Getenv("CLAUDE_CONFIG_DIR"), "sessions")
 	must(os.MkdirAll(dir, 0o700))
 	must(writeFile(filepath.Join(dir, strconv.Itoa(os.Getpid())+".json"),
@@ -250,15 +247,21 @@ func writeFile(path, content string) error {
 }
 
 // waitFile polls for path: the helpers cannot be told otherwise.
+// waitFile waits for path for at most helperWait. A helper that gives up
+// says so in the file helper-timeout of its directory, so that a test
+// finding it gone can tell its own timeout from the guard's doing.
 func waitFile(path string) {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
+	if poll(helperWait, func() bool { _, err := os.Stat(path); return err == nil }) {
+		return
 	}
-	fmt.Fprintf(os.Stderr, "timed out waiting for %s\n", path)
+	msg := fmt.Sprintf("helper %s (pid %d) waited %v for %s and gave up\n", filepath.Base(os.Args[0]), os.Getpid(), helperWait, path)
+	os.WriteFile("helper-timeout", []byte(msg), 0o644)
+	fmt.Fprint(os.Stderr, msg)
 	os.Exit(98)
 }
+
+// helperWait bounds a helper's wait for a file: past the longest test.
+const helperWait = 10 * time.Minute
 
 func must(err error) {
 	if err != nil {

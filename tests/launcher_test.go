@@ -18,7 +18,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // guardEnv is a private registry and claude config for one test.
@@ -179,17 +178,15 @@ func psJSON(t *testing.T, env []string) []map[string]any {
 
 // waitSession polls ps --json until the one run shows a session id.
 func waitSession(t *testing.T, env []string) string {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var session string
+	waitUntil(t, "a session id in ps --json", func() bool {
 		rows := psJSON(t, env)
 		if len(rows) == 1 && rows[0]["session_id"] != "" {
-			return rows[0]["session_id"].(string)
+			session = rows[0]["session_id"].(string)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no session id in ps --json: %v", rows)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return session != ""
+	})
+	return session
 }
 
 func TestSessionFromInitLine(t *testing.T) {
@@ -300,8 +297,7 @@ func TestSessionsFileWithWrongProcStart(t *testing.T) {
 }
 
 func waitRecorded(t *testing.T, env []string, pidFile string) {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitUntil(t, pidFile+" in a registry entry's recorded tree", func() bool {
 		b, _ := os.ReadFile(pidFile)
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		home := ""
@@ -317,15 +313,12 @@ func waitRecorded(t *testing.T, env []string, pidFile string) {
 			json.Unmarshal(b, &e)
 			for _, p := range e.Tree {
 				if pid != 0 && p.PID == pid {
-					return
+					return true
 				}
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never recorded", pidFile)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // When the reader of the guard's stdout goes away, the child meets a broken

@@ -17,22 +17,33 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(removeBinDir{m}, map[string]func(){
 		"fakeclaude": func() { os.Exit(fakeClaude()) },
 		"sleeper":    func() { os.Exit(sleeper()) },
 		"daemonize":  func() { os.Exit(daemonize()) },
 	})
 }
 
+// removeBinDir runs the tests, then removes the binary they built.
+type removeBinDir struct{ m *testing.M }
+
+func (r removeBinDir) Run() int {
+	code := r.m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	return code
+}
+
 var (
 	buildOnce sync.Once
 	guardBin  string
+	binDir    string // made by guardBinary, removed after the tests
 	buildErr  error
 )
 
@@ -49,6 +60,7 @@ func guardBinary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		binDir = dir
 		guardBin = filepath.Join(dir, "claude-guard")
 		out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", guardBin, "github.com/claude-guard/claude-guard").CombinedOutput()
 		if err != nil {
@@ -92,18 +104,11 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-const waitLimit = 20 * time.Second
-
 // waitfor polls cond until it holds or the limit passes: the processes under
 // test write files, and a file cannot be waited for otherwise.
 func waitfor(ts *testscript.TestScript, what string, cond func() bool) {
-	for deadline := time.Now().Add(waitLimit); ; time.Sleep(2 * time.Millisecond) {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("timed out after %v waiting for %s", waitLimit, what)
-		}
+	if !poll(pollLimit, cond) {
+		ts.Fatalf("test timeout: waited %v for %s", pollLimit, what)
 	}
 }
 
@@ -140,13 +145,8 @@ func readPid(ts *testscript.TestScript, file string) int {
 
 // alive reports whether pid runs and is not a zombie.
 func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	state := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[0]
-	return state != "Z" && state != "X"
+	st, err := readStat(pid)
+	return err == nil && st.state != "Z" && st.state != "X"
 }
 
 // gone PIDFILE...: wait until the process each file names is gone. With !,
@@ -209,11 +209,9 @@ func cmdGuardSig(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("want one run in the registry, found %d", len(found))
 	}
 	pid := int(found[0]["guard_pid"].(float64))
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := readStat(pid)
 	ts.Check(err)
-	s := string(b)
-	start := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[22-3]
-	if start != strconv.FormatUint(uint64(found[0]["guard_start"].(float64)), 10) {
+	if st.start != uint64(found[0]["guard_start"].(float64)) {
 		ts.Fatalf("guard %d is not the recorded process", pid)
 	}
 	ts.Check(syscall.Kill(pid, sig))

@@ -69,7 +69,7 @@ func (s *dmScenario) cleanup() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for pid, start := range s.seen {
-		if st, err := rcReadStat(pid); err == nil && st.start == start && st.state != "Z" {
+		if st, err := readStat(pid); err == nil && st.start == start && st.state != "Z" {
 			s.t.Logf("cleanup: killing leftover %s", ceDescribe(pid))
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -94,7 +94,7 @@ func (s *dmScenario) daemon() (pid int, start uint64, ok bool) {
 		return 0, 0, false
 	}
 	start, _ = strconv.ParseUint(st.Start, 10, 64)
-	if ps, err := rcReadStat(st.PID); err != nil || ps.start != start || ps.state == "Z" {
+	if ps, err := readStat(st.PID); err != nil || ps.start != start || ps.state == "Z" {
 		return st.PID, start, false
 	}
 	return st.PID, start, true
@@ -113,7 +113,7 @@ func (s *dmScenario) note() []int {
 		if err != nil {
 			continue
 		}
-		if st, err := rcReadStat(p); err == nil && st.state != "Z" {
+		if st, err := readStat(p); err == nil && st.state != "Z" {
 			kids[st.ppid] = append(kids[st.ppid], p)
 		}
 	}
@@ -124,7 +124,7 @@ func (s *dmScenario) note() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range tree {
-		if st, err := rcReadStat(p); err == nil {
+		if st, err := readStat(p); err == nil {
 			s.seen[p] = st.start
 		}
 	}
@@ -405,7 +405,7 @@ func (s *dmScenario) left() []string {
 	var out []string
 	s.mu.Lock()
 	for pid, start := range s.seen {
-		if st, err := rcReadStat(pid); err == nil && st.start == start && st.state != "Z" {
+		if st, err := readStat(pid); err == nil && st.start == start && st.state != "Z" {
 			out = append(out, ceDescribe(pid))
 		}
 	}

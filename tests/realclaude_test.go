@@ -259,14 +259,5 @@ func rcEnvOr(k, def string) string {
 // (a file appearing, a process dying); prefer waiting on output or requests.
 func rcWaitFor(t testing.TB, timeout time.Duration, cond func() bool) bool {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return poll(timeout, cond)
 }

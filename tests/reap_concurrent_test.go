@@ -80,7 +80,11 @@ func TestConcurrentReapers(t *testing.T) {
 			continue
 		}
 		if !alive(readPidFile(t, filepath.Join(r.dir, "child"))) || !alive(readPidFile(t, filepath.Join(r.dir, "left"))) {
-			t.Errorf("%s: a process of a live run is gone", r.dir)
+			if b, err := os.ReadFile(filepath.Join(r.dir, "helper-timeout")); err == nil {
+				t.Errorf("%s: test timeout: %s", r.dir, b)
+			} else {
+				t.Errorf("%s: a process of a live run is gone", r.dir)
+			}
 		}
 		if b, _ := os.ReadFile(filepath.Join(r.dir, "sigs")); len(b) > 0 {
 			t.Errorf("%s: a live run's child was signalled: %s", r.dir, b)

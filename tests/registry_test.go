@@ -32,6 +32,14 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, home: filepath.Join(base, "registry"), dir: filepath.Join(base, "work")}
 	os.Mkdir(f.dir, 0o755)
 	f.env = append(os.Environ(), "CLAUDE_GUARD_HOME="+f.home, "CLAUDE_CONFIG_DIR="+filepath.Join(base, "claudecfg"))
+	// Detached watchdogs outlive the commands that started them and may
+	// still be writing the registry: the directory is removed after they
+	// are gone (cleanups run last first).
+	t.Cleanup(func() {
+		if !poll(pollLimit, func() bool { return len(f.watchdogs()) == 0 }) {
+			t.Errorf("test timeout: this test's watchdogs %v still running after %v", f.watchdogs(), pollLimit)
+		}
+	})
 	return f
 }
 
@@ -87,13 +95,7 @@ func readPidFile(t *testing.T, path string) int {
 
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still alive", pid)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitUntil(t, fmt.Sprintf("process %d to end", pid), func() bool { return !alive(pid) })
 }
 
 // 64 guards start and end while ps --json is read in a loop: every read is
@@ -217,13 +219,11 @@ func spawnSleeper(t *testing.T, dir, name string, attr *syscall.SysProcAttr) (in
 }
 
 func startTicks(t *testing.T, pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := readStat(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(b)
-	n, _ := strconv.ParseUint(strings.Fields(s[strings.LastIndexByte(s, ')')+1:])[22-3], 10, 64)
-	return n
+	return st.start
 }
 
 func bootID(t *testing.T) string {

@@ -81,16 +81,7 @@ func (tm *term) waitText(text string) {
 
 func waitPath(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", path)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitUntil(t, path+" to appear", func() bool { _, err := os.Stat(path); return err == nil })
 }
 
 // shellCmd runs script in a bash with job control, as an interactive shell

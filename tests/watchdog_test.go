@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -29,17 +30,12 @@ func (f *fixture) watchdogs() []int {
 }
 
 func (f *fixture) waitWatchdogs(n int) []int {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		w := f.watchdogs()
-		if len(w) == n {
-			return w
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("%d watchdogs, want %d", len(w), n)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	var w []int
+	waitUntil(f.t, fmt.Sprintf("%d watchdogs of this test's registry", n), func() bool {
+		w = f.watchdogs()
+		return len(w) == n
+	})
+	return w
 }
 
 // Nothing is left of the watchdog when a run ends normally.
@@ -87,10 +83,12 @@ func TestReapOlderThanAndKillAll(t *testing.T) {
 	waitPath(t, f.path("r1"))
 	waitPath(t, f.path("oldleft"))
 	// a run started after a reference point, then --older-than that age
-	time.Sleep(300 * time.Millisecond) // an age to compare, not a wait for an event
+	// (the young run must still be younger than that when reap looks, on a
+	// loaded machine too: a second of margin)
+	time.Sleep(1500 * time.Millisecond) // an age to compare, not a wait for an event
 	young := f.guard(helperPath(t, "fakeclaude"), "pid=young", "ready=r2", "block")
 	waitPath(t, f.path("r2"))
-	out, stderr, code := f.run("reap", "--older-than", "250ms", "--grace", "200ms")
+	out, stderr, code := f.run("reap", "--older-than", "1s", "--grace", "200ms")
 	if code != 0 || !strings.Contains(out, "older than") {
 		t.Fatalf("reap --older-than: exit %d: %q %q", code, out, stderr)
 	}

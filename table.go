@@ -1,26 +1,28 @@
-package reaper
+package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"strconv"
-
-	"fmt"
-	"github.com/claude-guard/claude-guard/killtree"
-	"io"
 	"strings"
 	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/reaper"
 )
 
-// WriteTable writes rows as a table for people: run ids cut to a prefix
+// writeTable writes rows as a table for people: run ids cut to a prefix
 // kill accepts, relative ages, CPU time and memory (the cgroup's, where the
-// run has one, else the processes' resident sizes) in short units, the label and command cut to fit
+// run has one, else the processes' resident sizes), the label and command cut to fit
 // width columns (the working directory too, where there is room), state
 // coloured when color is set.
-func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
+func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.Time) {
 	if width < 60 {
 		width = 80
 	}
-	fixed := 13 + 1 + 8 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
+	// STATE fits the longest state, unguarded.
+	fixed := 13 + 1 + 9 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
 	// CPU time takes a column where there is room for it beside the
 	// command: the command matters more at 80 columns.
 	withCPU := width >= 90
@@ -29,15 +31,15 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 		fixed += 6
 		cpuHead = fmt.Sprintf(" %5s", "CPU")
 	}
-	fmt.Fprintf(w, "%-13s %-8s %7s %-8s %4s %5s%s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", cpuHead, "MEM", "LABEL / COMMAND")
+	fmt.Fprintf(w, "%-13s %-9s %7s %-8s %4s %5s%s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", cpuHead, "MEM", "LABEL / COMMAND")
 	for _, r := range rows {
-		state := fmt.Sprintf("%-8s", r.State)
+		state := fmt.Sprintf("%-9s", r.State)
 		if color {
 			state = colorState(r.State) + state + "\x1b[0m"
 		}
 		age := "-"
 		if !r.StartedAt.IsZero() {
-			age = Age(now.Sub(r.StartedAt))
+			age = formatAge(now.Sub(r.StartedAt))
 		}
 		var rest []string
 		session := r.SessionID
@@ -57,18 +59,22 @@ func WriteTable(w io.Writer, rows []Row, color bool, width int, now time.Time) {
 		if room := width - fixed; len(tail) > room && room > 1 {
 			tail = append(tail[:room-1], '…')
 		}
+		pid := "-"
+		if r.PID > 0 {
+			pid = strconv.Itoa(r.PID)
+		}
 		cpu, mem := "", r.RSSBytes
 		if withCPU {
 			cpu = fmt.Sprintf(" %5s", "-")
 			if r.Cgroup != "" {
-				cpu = fmt.Sprintf(" %5s", CPUTime(r.CPUUsec))
+				cpu = fmt.Sprintf(" %5s", formatCPU(r.CPUUsec))
 			}
 		}
 		if r.MemoryBytes > 0 {
 			mem = r.MemoryBytes
 		}
-		fmt.Fprintf(w, "%-13s %s %7d %-8s %4s %5d%s %6s %s\n", orDash(cut(r.RunID, 13)), state, r.PID, orDash(cut(session, 8)),
-			age, r.Processes, cpu, MiB(mem), string(tail))
+		fmt.Fprintf(w, "%-13s %s %7s %-8s %4s %5d%s %6s %s\n", orDash(cut(r.RunID, 13)), state, pid, orDash(cut(session, 8)),
+			age, r.Processes, cpu, formatMiB(mem), string(tail))
 	}
 }
 
@@ -79,9 +85,9 @@ func cut(s string, n int) string {
 	return s
 }
 
-// TerminalWidth is the width of the terminal f is, else $COLUMNS, else 80.
-func TerminalWidth(f *os.File) int {
-	if w := terminalWidth(f.Fd()); w > 0 {
+// terminalWidth is the width of the terminal f is, else $COLUMNS, else 80.
+func terminalWidth(f *os.File) int {
+	if w := terminalColumns(f.Fd()); w > 0 {
 		return w
 	}
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
@@ -107,8 +113,8 @@ func orDash(s string) string {
 	return s
 }
 
-// Age says how long ago, in the largest unit that fits: 45s, 3m, 2h, 5d.
-func Age(d time.Duration) string {
+// formatAge says how long ago, in the largest unit that fits: 45s, 3m, 2h, 5d.
+func formatAge(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(max(d, 0)/time.Second))
@@ -120,8 +126,8 @@ func Age(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
 
-// CPUTime formats CPU time in at most five columns: 0.25s, 12.3s, 4m05s, 3h12m.
-func CPUTime(usec uint64) string {
+// formatCPU formats CPU time in at most five columns: 0.25s, 12.3s, 4m05, 3h12.
+func formatCPU(usec uint64) string {
 	d := time.Duration(usec) * time.Microsecond
 	switch {
 	case d < 10*time.Second:
@@ -136,25 +142,34 @@ func CPUTime(usec uint64) string {
 	return fmt.Sprintf("%dh", int(d/time.Hour))
 }
 
-// MiB formats a size in MiB with one decimal.
-func MiB(b uint64) string {
+// formatMiB formats a size in MiB with one decimal.
+func formatMiB(b uint64) string {
 	return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
 }
 
-// WriteResults says, a line per run, what ending runs did.
-func WriteResults(w io.Writer, res []Result) {
+// writeResultLines says, a line per run, what ending runs did, or with
+// --dry-run what it would do.
+func writeResultLines(w io.Writer, res []reaper.Result) {
 	for _, r := range res {
-		verb := "ended"
-		if r.DryRun {
-			verb = "would end"
-		}
 		name := r.RunID
 		if name == "" {
 			name = "session " + r.SessionID
 		}
-		fmt.Fprintf(w, "%s %s (%s): %d signalled, %d killed after grace%s\n", verb, name, r.Why,
-			len(r.Termed), len(r.Killed), pidList(r.Termed, r.Killed))
+		if r.DryRun {
+			fmt.Fprintf(w, "would end %s (%s): would signal %s%s\n", name, r.Why, plural(len(r.Termed), "process", "processes"), pidList(r.Termed))
+			continue
+		}
+		fmt.Fprintf(w, "ended %s (%s): %s signalled, %d killed after the grace period%s\n", name, r.Why,
+			plural(len(r.Termed), "process", "processes"), len(r.Killed), pidList(r.Termed, r.Killed))
 	}
+}
+
+// plural is "1 run", "2 runs".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func pidList(lists ...[]killtree.ID) string {
@@ -176,7 +191,7 @@ func pidList(lists ...[]killtree.ID) string {
 
 // daemonColumn describes claude's daemon for the last column: what it is,
 // its sessions (short id and state), its configuration directory.
-func daemonColumn(r Row) []string {
+func daemonColumn(r reaper.Row) []string {
 	out := []string{"[claude daemon]"}
 	for _, s := range r.Sessions {
 		id := s.Short

@@ -1,8 +1,8 @@
-package reaper
+package main
 
 import "golang.org/x/sys/windows"
 
-func terminalWidth(fd uintptr) int {
+func terminalColumns(fd uintptr) int {
 	var info windows.ConsoleScreenBufferInfo
 	if windows.GetConsoleScreenBufferInfo(windows.Handle(fd), &info) != nil {
 		return 0

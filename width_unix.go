@@ -1,10 +1,10 @@
 //go:build unix
 
-package reaper
+package main
 
 import "golang.org/x/sys/unix"
 
-func terminalWidth(fd uintptr) int {
+func terminalColumns(fd uintptr) int {
 	ws, err := unix.IoctlGetWinsize(int(fd), unix.TIOCGWINSZ)
 	if err != nil {
 		return 0

@@ -1,5 +1,0 @@
-//go:build !unix && !windows
-
-package reaper
-
-func terminalWidth(fd uintptr) int { return 0 }

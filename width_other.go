@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package main
+
+func terminalColumns(fd uintptr) int { return 0 }
