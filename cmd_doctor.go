@@ -13,7 +13,7 @@ import (
 	"github.com/claude-guard/claude-guard/reaper"
 )
 
-var doctorEnv = []string{"CLAUDE_GUARD_HOME", "CLAUDE_GUARD_GRACE", "CLAUDE_GUARD_CLAUDE", "CLAUDE_CONFIG_DIR", "XDG_STATE_HOME"}
+var doctorEnv = []string{"CLAUDE_GUARD_HOME", "CLAUDE_GUARD_GRACE", "CLAUDE_GUARD_CLAUDE", "CLAUDE_GUARD_CGROUP", "CLAUDE_CONFIG_DIR", "XDG_STATE_HOME"}
 
 func doctorCommand() *cli.Command {
 	return &cli.Command{
@@ -42,6 +42,14 @@ type doctorCmd struct {
 func (d doctorCmd) Run() error {
 	real, rerr := launcher.FindClaude()
 	rep := doctor(real, rerr, launcher.ClaudesOnPath(), reaper.Doctor(doctorEnv))
+	// Which containment a run gets is the launcher's to say, by the test
+	// it makes itself.
+	rep.Active = launcher.Containment()
+	for i, m := range rep.Containment {
+		if m.Name == "cgroup v2" {
+			rep.Containment[i] = reaper.Mechanism{Name: m.Name, Available: rep.Active.Cgroup, Detail: rep.Active.Detail}
+		}
+	}
 	askShell(&rep, os.Getenv("SHELL"))
 	if d.JSON {
 		if err := writeJSON(d.Out, rep); err != nil {
@@ -61,6 +69,7 @@ func (d doctorCmd) Run() error {
 type doctorReport struct {
 	Claude claudeReport `json:"claude"`
 	reaper.Report
+	Active launcher.ContainmentInfo `json:"active"` // the containment a run gets here, and why
 }
 
 // claudeReport says what the command claude runs.
@@ -186,6 +195,12 @@ func writeDoctorText(w io.Writer, r doctorReport) {
 			mark = "yes"
 		}
 		fmt.Fprintf(w, "  %-12s %s  %s\n", m.Name, mark, m.Detail)
+	}
+	if r.Active.Mode != "" {
+		fmt.Fprintf(w, "  %-12s %s\n", "active", r.Active.Mode)
+		if r.Active.Fix != "" {
+			fmt.Fprintf(w, "  %-12s %s\n", "for cgroups", r.Active.Fix)
+		}
 	}
 	fmt.Fprintln(w, "environment")
 	for _, e := range r.Env {

@@ -13,7 +13,8 @@ import (
 )
 
 // writeTable writes rows as a table for people: run ids cut to a prefix
-// kill accepts, relative ages, sizes in MiB, the label and command cut to fit
+// kill accepts, relative ages, CPU time and memory (the cgroup's, where the
+// run has one, else the processes' resident sizes), the label and command cut to fit
 // width columns (the working directory too, where there is room), state
 // coloured when color is set.
 func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.Time) {
@@ -21,8 +22,16 @@ func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.
 		width = 80
 	}
 	// STATE fits the longest state, unguarded.
-	const fixed = 13 + 1 + 9 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
-	fmt.Fprintf(w, "%-13s %-9s %7s %-8s %4s %5s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", "RSS", "LABEL / COMMAND")
+	fixed := 13 + 1 + 9 + 1 + 7 + 1 + 8 + 1 + 4 + 1 + 5 + 1 + 6 + 1
+	// CPU time takes a column where there is room for it beside the
+	// command: the command matters more at 80 columns.
+	withCPU := width >= 90
+	cpuHead := ""
+	if withCPU {
+		fixed += 6
+		cpuHead = fmt.Sprintf(" %5s", "CPU")
+	}
+	fmt.Fprintf(w, "%-13s %-9s %7s %-8s %4s %5s%s %6s %s\n", "RUN", "STATE", "PID", "SESSION", "AGE", "PROCS", cpuHead, "MEM", "LABEL / COMMAND")
 	for _, r := range rows {
 		state := fmt.Sprintf("%-9s", r.State)
 		if color {
@@ -54,8 +63,18 @@ func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.
 		if r.PID > 0 {
 			pid = strconv.Itoa(r.PID)
 		}
-		fmt.Fprintf(w, "%-13s %s %7s %-8s %4s %5d %6s %s\n", orDash(cut(r.RunID, 13)), state, pid, orDash(cut(session, 8)),
-			age, r.Processes, formatMiB(r.RSSBytes), string(tail))
+		cpu, mem := "", r.RSSBytes
+		if withCPU {
+			cpu = fmt.Sprintf(" %5s", "-")
+			if r.Cgroup != "" {
+				cpu = fmt.Sprintf(" %5s", formatCPU(r.CPUUsec))
+			}
+		}
+		if r.MemoryBytes > 0 {
+			mem = r.MemoryBytes
+		}
+		fmt.Fprintf(w, "%-13s %s %7s %-8s %4s %5d%s %6s %s\n", orDash(cut(r.RunID, 13)), state, pid, orDash(cut(session, 8)),
+			age, r.Processes, cpu, formatMiB(mem), string(tail))
 	}
 }
 
@@ -105,6 +124,22 @@ func formatAge(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// formatCPU formats CPU time in at most five columns: 0.25s, 12.3s, 4m05, 3h12.
+func formatCPU(usec uint64) string {
+	d := time.Duration(usec) * time.Microsecond
+	switch {
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d < 100*time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02d", int(d/time.Minute), int(d%time.Minute/time.Second))
+	case d < 100*time.Hour:
+		return fmt.Sprintf("%dh%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dh", int(d/time.Hour))
 }
 
 // formatMiB formats a size in MiB with one decimal.

@@ -15,7 +15,7 @@ func TestWriteTableFitsWidth(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	rows := []reaper.Row{
 		{RunID: "19a9bd2c0d1deadbeef", State: "running", PID: 4242, SessionID: "8f0c8c1e-1111-2222-3333-444455556666",
-			StartedAt: now.Add(-3 * time.Minute), Processes: 12, RSSBytes: 300 << 20, Label: "nvim:main.go",
+			StartedAt: now.Add(-3 * time.Minute), Processes: 12, RSSBytes: 300 << 20, Label: "nvim:main.go", Cgroup: "/cg", CPUUsec: 12_345_678,
 			Cwd: "/home/someone/a/very/long/project/path", Argv: []string{"claude", "--model", "opus", "--allowedTools", "Bash,Read,Write"}},
 		{State: "orphaned", PID: 7, SessionID: "x", Argv: []string{"claude"}},
 	}
@@ -31,6 +31,9 @@ func TestWriteTableFitsWidth(t *testing.T) {
 			!strings.Contains(b.String(), "300.0M") || !strings.Contains(b.String(), "[nvim:main.go] claud") {
 			t.Errorf("width %d:\n%s", width, b.String())
 		}
+		if hasCPU := strings.Contains(b.String(), " 12.3s "); hasCPU != (width >= 90) {
+			t.Errorf("width %d: CPU column shown %v:\n%s", width, hasCPU, b.String())
+		}
 		if strings.Contains(b.String(), "\x1b[") {
 			t.Error("colour without a terminal")
 		}
@@ -39,6 +42,14 @@ func TestWriteTableFitsWidth(t *testing.T) {
 	writeTable(&b, rows, true, 80, now)
 	if !strings.Contains(b.String(), "\x1b[32mrunning") {
 		t.Errorf("no colour on a terminal:\n%q", b.String())
+	}
+}
+
+func TestFormatCPU(t *testing.T) {
+	for usec, want := range map[uint64]string{0: "0.00s", 250000: "0.25s", 12_345_678: "12.3s", 245e6: "4m05", 3*3600e6 + 12*60e6: "3h12", 200 * 3600e6: "200h"} {
+		if got := formatCPU(usec); got != want {
+			t.Errorf("formatCPU(%d) = %s, want %s", usec, got, want)
+		}
 	}
 }
 

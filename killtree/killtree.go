@@ -136,8 +136,14 @@ type Report struct {
 // End ends every process find returns. Each gets sig; those still alive after
 // grace, and any that find returns by then, get SIGKILL, until find returns
 // nothing alive. find is called again each round, so processes started while
-// ending are caught too. A zero sig skips the polite round.
-func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
+// ending are caught too, and so are the children of every target, seen while
+// their parents live (a SIGTERM handler that starts a daemon). Before each
+// SIGKILL round the targets are stopped with SIGSTOP and their children
+// collected again until no new one appears: a stopped process cannot fork,
+// so none is born between the collection and the kill. noStop are never
+// stopped (only killed): a guard's own child, whose stop the guard would
+// follow by stopping itself. A zero sig skips the polite round.
+func End(find func() []ID, sig syscall.Signal, grace time.Duration, noStop ...ID) Report {
 	var r Report
 	targets := live(find())
 	if len(targets) == 0 {
@@ -150,12 +156,12 @@ func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
 			}
 		}
 		if len(r.Termed) > 0 {
-			waitGone(r.Termed, time.Now().Add(grace))
+			targets = waitGone(targets, time.Now().Add(grace))
 		}
 	}
 	killed := map[ID]bool{}
 	for round := 0; round < 20; round++ {
-		targets = live(append(targets, find()...))
+		targets = freeze(live(append(targets, find()...)), noStop)
 		if len(targets) == 0 {
 			break
 		}
@@ -165,22 +171,65 @@ func End(find func() []ID, sig syscall.Signal, grace time.Duration) Report {
 				r.Killed = append(r.Killed, id)
 			}
 		}
-		waitGone(targets, time.Now().Add(time.Second))
+		targets = waitGone(targets, time.Now().Add(time.Second))
 	}
 	r.Left = live(targets)
 	return r
 }
 
-// live drops duplicates and processes that are gone.
+// freeze stops every target and adds their children, stopping those too,
+// until a pass finds no new one.
+func freeze(targets []ID, noStop []ID) []ID {
+	seen := map[ID]bool{}
+	for _, id := range noStop {
+		seen[id] = true
+	}
+	for pass := 0; pass < 100; pass++ {
+		n := len(seen)
+		for _, id := range targets {
+			if !seen[id] && stop(id) == nil {
+				seen[id] = true
+			}
+		}
+		targets = withChildren(targets)
+		if len(seen) == n {
+			break
+		}
+	}
+	return targets
+}
+
+// withChildren adds the living children of every target.
+func withChildren(targets []ID) []ID {
+	out := targets
+	for _, id := range targets {
+		kids, err := children(id.PID)
+		if err != nil || !Alive(id) {
+			continue
+		}
+		for _, k := range kids {
+			if p, err := lookup(k); err == nil && !p.Zombie {
+				out = append(out, p.ID)
+			}
+		}
+	}
+	return live(out)
+}
+
+// live drops repeated ids, processes that are gone, and those of other users:
+// they are never signalled, so they are never waited for either (a setuid
+// program below claude would otherwise hold every cleanup for its whole
+// SIGKILL rounds and then be reported as a survivor of a SIGKILL never sent).
 func live(ids []ID) []ID {
 	seen := map[ID]bool{}
 	var out []ID
+	uid := os.Geteuid()
 	for _, id := range ids {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		if Alive(id) {
+		if p, err := lookup(id.PID); err == nil && p.Start == id.Start && !p.Zombie && p.UID == uid {
 			out = append(out, id)
 		}
 	}
@@ -188,13 +237,15 @@ func live(ids []ID) []ID {
 	return out
 }
 
-// waitGone waits until every process is gone or the deadline passes.
-func waitGone(ids []ID, deadline time.Time) {
+// waitGone waits until every process is gone or the deadline passes, and
+// returns those left. Children the processes start meanwhile join the set:
+// what a SIGTERM handler starts on its way out is a target too.
+func waitGone(ids []ID, deadline time.Time) []ID {
 	pause := time.Millisecond
 	for {
-		ids = live(ids)
+		ids = withChildren(ids)
 		if len(ids) == 0 || !time.Now().Before(deadline) {
-			return
+			return ids
 		}
 		time.Sleep(min(pause, time.Until(deadline)))
 		pause = min(pause*2, 20*time.Millisecond)

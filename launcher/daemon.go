@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,10 +28,21 @@ type daemonOut struct {
 	procs   map[killtree.ID]bool // the daemon's tree, the tools of its sessions, its watcher
 	watched killtree.ID          // the daemon whose watcher this run started
 	watcher killtree.ID
+	runCg   *killtree.Cgroup // the run's cgroup, which the daemon must leave
 }
 
 func newDaemonOut() *daemonOut {
 	return &daemonOut{cfgDir: reaper.ClaudeConfigDir(), procs: map[killtree.ID]bool{}}
+}
+
+// setRunCgroup tells the run's cgroup, out of which the daemon is moved.
+func (d *daemonOut) setRunCgroup(cg *killtree.Cgroup) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.runCg = cg
 }
 
 // has reports whether p is the daemon's, not the run's.
@@ -62,6 +74,12 @@ func (d *daemonOut) takeDaemonOut(reg *pidfile.Registry) {
 	procs := map[killtree.ID]bool{}
 	for _, p := range daemon.Procs {
 		procs[p.ID] = true
+	}
+	d.mu.Lock()
+	runCg := d.runCg
+	d.mu.Unlock()
+	if ok && runCg != nil {
+		moveDaemon(runCg, daemon)
 	}
 	d.mu.Lock()
 	d.procs = procs
@@ -102,4 +120,35 @@ func watcherEnv() []string {
 		}
 	}
 	return env
+}
+
+// moveDaemon moves the daemon's tree, and its sessions' tools, out of the
+// run's cgroup into one of its own beside it (daemon-<pid>-<start ticks>),
+// so ending the run's cgroup leaves it alone. A failure leaves it in the
+// run's cgroup, and so it ends with the run, as it would without a guard
+// holding the run's exact membership.
+func moveDaemon(runCg *killtree.Cgroup, daemon reaper.Daemon) {
+	var in []killtree.Proc
+	for _, p := range daemon.Procs {
+		if runCg.Has(p.PID) {
+			in = append(in, p)
+		}
+	}
+	if len(in) == 0 {
+		return
+	}
+	own, err := killtree.NewCgroup("daemon-" + strconv.Itoa(daemon.ID.PID) + "-" + strconv.FormatUint(daemon.ID.Start, 10))
+	if err != nil {
+		return
+	}
+	// The supervisor with all it forks meanwhile, parents first; then
+	// what is the daemon's without descending from it.
+	if killtree.Alive(daemon.ID) {
+		_ = own.MoveTree(daemon.ID.PID)
+	}
+	for _, p := range in {
+		if runCg.Has(p.PID) && killtree.Alive(p.ID) {
+			_ = own.Move(p.PID)
+		}
+	}
 }

@@ -18,9 +18,10 @@ type guard struct {
 	child     killtree.Proc
 	ending    bool // told to end (TERM, HUP, console closed): cleanup ignores --keep-descendants
 	watchMu   sync.Mutex
-	watchdog  killtree.ID // guarded by watchMu
-	subreaper bool        // orphans of the run come back to the guard (Linux only)
-	daemon    *daemonOut  // claude's background daemon, not the run's (nil: not watched here)
+	watchdog  killtree.ID      // guarded by watchMu
+	subreaper bool             // orphans of the run come back to the guard (Linux only)
+	daemon    *daemonOut       // claude's background daemon, not the run's (nil: not watched here)
+	cg        *killtree.Cgroup // the run's cgroup, nil where it has none
 	guardOS
 }
 
@@ -28,17 +29,19 @@ type guard struct {
 // for with --keep-descendants, and the run was not told to end.
 func (g *guard) keeping() bool { return g.cfg.KeepDescendants && !g.ending }
 
-// end is every run's end, once the child is gone: it stops recording the
-// tree, waits for the watchdog's start, ends what is left of the run,
+// end is every run's end, once the child is gone: it waits for the
+// watchdog's start, ends what is left of the run (still recording its tree),
 // releases what the OS family holds (the terminal, the job), copies the
 // rest of the child's stdout and closes the entry.
 func (g *guard) end(stopWatch chan<- struct{}, watchdogUp <-chan struct{}, pr *os.File, copied <-chan struct{}) {
-	close(stopWatch)
 	<-watchdogUp
 	if reg, _ := g.rec.registry(); g.daemon != nil {
 		g.daemon.takeDaemonOut(reg)
 	}
+	// The tree is still recorded while cleanup runs: what a SIGTERM
+	// handler starts is on record should the guard die now.
 	g.cleanup()
+	close(stopWatch)
 	g.release()
 	if copied != nil {
 		// Whatever the child wrote is still copied; a descendant kept alive

@@ -27,8 +27,9 @@ type waitEvent struct {
 }
 
 type spawned struct {
-	child killtree.Proc
-	err   error
+	child    killtree.Proc
+	err      error
+	inCgroup bool // false: clone3 refused the cgroup, the child started without it
 }
 
 // guardOS is what a guard has on unix only.
@@ -58,12 +59,14 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		}
 		growPipe(stdout.Fd())
 	}
+	// The guard stays outside the run's cgroup: only the child starts in it.
+	cg, cgfd := runCgroup(rec.entry.RunID)
 	// syscall.StartProcess, not os.StartProcess: the latter forks a probe
 	// child on first use to test pidfd support, on every launch.
 	attr := &syscall.ProcAttr{
 		Env:   childEnv(rec.entry.RunID),
 		Files: []uintptr{0, stdout.Fd(), 2},
-		Sys:   sysProcAttr(g.tty),
+		Sys:   sysProcAttr(g.tty, cgfd),
 	}
 	events := make(chan waitEvent, 64)
 	kick := make(chan struct{}, 1)
@@ -72,6 +75,16 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	sp := <-started
 	if stdout != os.Stdout {
 		stdout.Close()
+	}
+	if cg != nil {
+		unix.Close(cgfd)
+		if sp.err == nil && sp.inCgroup {
+			g.cg = cg
+			g.daemon.setRunCgroup(cg)
+			rec.setCgroup(cg.Path)
+		} else {
+			_ = cg.Remove()
+		}
 	}
 	if sp.err != nil {
 		if pr != nil {
@@ -115,6 +128,11 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<- spawned, events chan<- waitEvent, kick <-chan struct{}) {
 	runtime.LockOSThread()
 	pid, _, err := syscall.StartProcess(path, argv, attr)
+	inCgroup := true
+	if err != nil && retryable(err) && dropCgroup(attr.Sys) {
+		inCgroup = false
+		pid, _, err = syscall.StartProcess(path, argv, attr)
+	}
 	if err != nil {
 		started <- spawned{err: err}
 		return
@@ -124,7 +142,7 @@ func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<-
 	if err != nil {
 		child = killtree.Proc{ID: killtree.ID{PID: pid}, PGID: pid}
 	}
-	started <- spawned{child: child}
+	started <- spawned{child: child, inCgroup: inCgroup}
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WUNTRACED, nil)
@@ -218,4 +236,16 @@ func (g *guard) childStopped(sig syscall.Signal) {
 	}
 	stopSelf(sig)
 	// Back after SIGCONT, whose handler continues the child.
+}
+
+// retryable tells the errors of clone3 refusing the cgroup from those of
+// the command itself (not found, not executable), which a second try
+// without the cgroup would only repeat.
+func retryable(err error) bool {
+	for _, e := range []error{unix.ENOENT, unix.EACCES, unix.ENOEXEC, unix.ENOTDIR, unix.ELOOP, unix.E2BIG, unix.ETXTBSY} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
 }

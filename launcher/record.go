@@ -90,6 +90,13 @@ func (r *record) started(child killtree.Proc) {
 	r.writeLocked()
 }
 
+// setCgroup records the run's cgroup, before started writes the entry.
+func (r *record) setCgroup(path string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entry.Cgroup = path
+}
+
 // setSession records a session id (and model) from any source; a later,
 // different one replaces it.
 func (r *record) setSession(id, model string) {

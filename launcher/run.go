@@ -95,6 +95,13 @@ func (g *guard) exclude(p killtree.Proc) bool {
 // carrying the run's cookie (a scan of every process).
 func (g *guard) members() []killtree.ID {
 	var ids []killtree.ID
+	if g.cg != nil {
+		for _, id := range g.cg.Procs() {
+			if !g.exclude(killtree.Proc{ID: id}) {
+				ids = append(ids, id)
+			}
+		}
+	}
 	for _, p := range killtree.Descendants(os.Getpid()) {
 		if !g.exclude(p) {
 			ids = append(ids, p.ID)
@@ -129,9 +136,21 @@ func (g *guard) sweepLater() bool {
 // cleanup ends what the child left behind, unless told to keep it.
 func (g *guard) cleanup() {
 	if g.cfg.KeepDescendants && !g.ending {
+		if g.cg != nil {
+			// Kept processes keep their cgroup; an empty one goes.
+			_ = g.cg.Remove()
+		}
 		return
 	}
-	rep := killtree.End(g.members, syscall.SIGTERM, g.cfg.Grace)
+	var rep killtree.Report
+	if g.cg != nil {
+		// TERM to every member, the grace, then cgroup.kill: whatever was
+		// forked meanwhile is a member too, and goes with the rest.
+		rep = g.cg.End(g.members, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
+	} else {
+		rep = killtree.End(g.members, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
+	}
+	g.audit(syscall.SIGTERM, rep, "left after the command exited")
 	if len(rep.Left) > 0 {
 		g.cfg.Warn("%d processes of the run survived SIGKILL: %v", len(rep.Left), rep.Left)
 	}
@@ -139,7 +158,37 @@ func (g *guard) cleanup() {
 
 // killAll ends the whole run now: the grace period is over.
 func (g *guard) killAll() {
-	killtree.End(g.members, 0, 0)
+	if g.cg != nil {
+		_ = g.cg.Kill()
+	}
+	// The child is never stopped: the guard would follow it into the stop.
+	g.audit(0, killtree.End(g.members, 0, 0, g.child.ID), "told to end, grace period over")
+}
+
+// audit writes what the guard's own cleanup signalled to the audit log, as
+// the reaper's does: the polite round, and the SIGKILL escalation apart.
+func (g *guard) audit(sig syscall.Signal, rep killtree.Report, why string) {
+	reg, runID := g.rec.registry()
+	if reg == nil {
+		return
+	}
+	sess := g.rec.snapshot().SessionID
+	if sig != 0 && len(rep.Termed) > 0 {
+		reg.Audit(pidfile.Event{Event: pidfile.EventCleanup, RunID: runID, SessionID: sess,
+			Signal: killtree.SignalName(sig), PIDs: idPIDs(rep.Termed), Left: idPIDs(rep.Left), Why: why})
+	}
+	if len(rep.Killed) > 0 {
+		reg.Audit(pidfile.Event{Event: pidfile.EventSIGKILL, RunID: runID, SessionID: sess, Signal: "KILL",
+			PIDs: idPIDs(rep.Killed), Left: idPIDs(rep.Left), Why: why + ": still there after the grace period"})
+	}
+}
+
+func idPIDs(ids []killtree.ID) []int {
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, id.PID)
+	}
+	return out
 }
 
 // reapEarlier reaps what crashed runs left, once the run has lived
@@ -163,6 +212,10 @@ func (g *guard) startWatchdog() {
 	self, err := os.Executable()
 	if err == nil {
 		var pid int
+		// The lock is held from before the fork until the watchdog's
+		// identity is known: exclude waits for it, so the tree recorder
+		// never takes the new watchdog for a process of the run.
+		g.watchMu.Lock()
 		// argv[0] is claude-guard even when this binary runs as the claude
 		// shim: under the name claude it would be a shim again.
 		pid, err = startDetached(self, []string{"claude-guard", WatchdogCommand, reg.Path(), runID})
@@ -171,9 +224,10 @@ func (g *guard) startWatchdog() {
 			if lerr != nil {
 				w.ID = killtree.ID{PID: pid}
 			}
-			g.watchMu.Lock()
 			g.watchdog = w.ID
-			g.watchMu.Unlock()
+		}
+		g.watchMu.Unlock()
+		if err == nil {
 			return
 		}
 	}

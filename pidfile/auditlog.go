@@ -29,6 +29,7 @@ const (
 	EventWatchdog   = "watchdog"   // a run ended by its watchdog after the guard died
 	EventKill       = "kill"       // a run ended by claude-guard kill
 	EventSIGKILL    = "sigkill"    // processes that outlived the grace period
+	EventCleanup    = "cleanup"    // leftovers a guard ended after its command exited
 	EventQuarantine = "quarantine" // a registry file refused and moved aside
 	EventDaemon     = "daemon"     // what claude's background daemon left, ended after it
 )

@@ -64,6 +64,10 @@ type Entry struct {
 	StartedAt  time.Time `json:"started_at"`
 	GraceMS    int64     `json:"grace_ms"`
 	Tree       []Proc    `json:"tree"`
+	// Cgroup is the run's own cgroup v2 directory, where it has one: the
+	// exact membership of the run. It is untrusted input like the rest:
+	// readers check it names a claude-guard cgroup of this run.
+	Cgroup string `json:"cgroup,omitempty"`
 
 	// Kind is KindDaemon for claude's background supervisor, watched as a
 	// thing of its own; empty (an ordinary run) otherwise.

@@ -29,6 +29,11 @@ type Row struct {
 	Model     string    `json:"model"`
 	Processes int       `json:"processes"`
 	RSSBytes  uint64    `json:"rss_bytes"`
+	// From the run's cgroup, where it has one: CPU time of every process
+	// the run ever had, and memory where the memory controller is on.
+	Cgroup      string `json:"cgroup,omitempty"`
+	CPUUsec     uint64 `json:"cpu_usec,omitempty"`
+	MemoryBytes uint64 `json:"memory_bytes,omitempty"`
 	// claude's daemon only: its configuration directory and sessions
 	ConfigDir string            `json:"config_dir,omitempty"`
 	Sessions  []pidfile.Session `json:"sessions,omitempty"`
@@ -71,6 +76,12 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 			}
 		}
 		row.setMembers(snap.Members(r.Entry))
+		if cg := RunCgroup(r.Entry); cg != nil {
+			row.Cgroup = cg.Path
+			if st, err := cg.Stats(); err == nil {
+				row.CPUUsec, row.MemoryBytes = st.CPUUsec, st.MemoryBytes
+			}
+		}
 		rows = append(rows, row)
 	}
 	if all {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -96,12 +97,12 @@ func take(since uint64) (*Snapshot, error) {
 	return s, nil
 }
 
-// Members returns what is left of run e in s: its recorded child and tree
-// (where pid, start ticks and boot id all match), members of its process group
-// started since the run began, and every process carrying its cookie. The
-// guard itself and the caller are never members, nor is claude's background
-// daemon or anything of its (daemon.go), whatever cookie it carries: the
-// members of a daemon's own entry are its tree.
+// Members returns what is left of run e in s: the members of its cgroup, its
+// recorded child and tree (where pid, start ticks and boot id all match), its
+// process group while that provably is the run's, and every process carrying
+// its cookie. The guard itself and the caller are never members, nor is
+// claude's background daemon or anything of its (daemon.go), whatever cookie
+// it carries: the members of a daemon's own entry are its tree.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 	if e.Kind == pidfile.KindDaemon {
 		return s.daemonMembers(e)
@@ -117,15 +118,32 @@ func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 		out = append(out, p)
 	}
 	if e.BootID != "" && e.BootID == s.BootID && e.Start > 0 {
+		if cg := RunCgroup(e); cg != nil {
+			for _, id := range cg.Procs() {
+				if p, ok := s.byPID[id.PID]; ok && p.Start == id.Start {
+					add(p)
+				}
+			}
+		}
 		recorded := append([]pidfile.Proc{{PID: e.PID, Start: e.Start}}, e.Tree...)
+		provable := false // the group is the run's
 		for _, t := range recorded {
 			if p, ok := s.byPID[t.PID]; ok && p.Start == t.Start && t.Start >= e.Start {
 				add(p)
+				provable = provable || p.PGID == e.PGID
 			}
 		}
 		if e.PGID > 1 {
-			for _, p := range s.byPGID[e.PGID] {
-				if p.Start >= e.Start {
+			group := s.byPGID[e.PGID]
+			// A group id is reused once the group empties: the group
+			// counts only while one of its members is provably the
+			// run's, a recorded process or one carrying the cookie; a
+			// group id is never given out while any member lives.
+			for _, p := range group {
+				provable = provable || s.carries(p.PID, e.RunID)
+			}
+			for _, p := range group {
+				if provable && p.Start >= e.Start {
 					add(p)
 				}
 			}
@@ -135,6 +153,31 @@ func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 		add(s.byPID[pid])
 	}
 	return out
+}
+
+// carries reports whether pid carries run id's cookie.
+func (s *Snapshot) carries(pid int, id string) bool {
+	for _, c := range strings.Split(s.cookies[pid], ":") {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
+
+// RunCgroup returns run e's cgroup, or nil when it has none, or when the
+// path its entry gives is not a claude-guard cgroup made for this run: an
+// entry is untrusted input, and a forged one must not have an unrelated
+// cgroup killed.
+func RunCgroup(e pidfile.Entry) *killtree.Cgroup {
+	if e.Cgroup == "" {
+		return nil
+	}
+	cg, err := killtree.OpenCgroup(e.Cgroup, e.RunID)
+	if err != nil {
+		return nil
+	}
+	return cg
 }
 
 // ids turns processes into identities for killtree.
@@ -168,7 +211,15 @@ func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 		}
 		return ids(s.Members(e))
 	}
-	rep := killtree.End(find, sig, grace)
+	// The run's child is never stopped: a live guard would follow it into
+	// the stop (kill of a running run).
+	child := killtree.ID{PID: e.PID, Start: e.Start}
+	var rep killtree.Report
+	if cg := RunCgroup(e); cg != nil {
+		rep = cg.End(find, sig, grace, child)
+	} else {
+		rep = killtree.End(find, sig, grace, child)
+	}
 	return Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label,
 		Termed: rep.Termed, Killed: rep.Killed, Left: rep.Left}
 }
@@ -205,6 +256,14 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 			e.GuardPID, e.GuardStart, e.BootID = known.GuardPID, known.GuardStart, known.BootID
 		}
 		why = "only the run id left: swept by cookie"
+		// A guard that died before recording its child may have made its
+		// cgroup already, beside the caller's own when the caller is its
+		// watchdog (started by the guard, in the guard's cgroup).
+		if own, err := killtree.OwnCgroup(); err == nil {
+			if cg := filepath.Join(own, killtree.CgroupDir, e.RunID); RunCgroup(pidfile.Entry{RunID: e.RunID, Cgroup: cg}) != nil {
+				e.Cgroup = cg
+			}
+		}
 	case err != nil:
 		h.Close()
 		return Result{}, err
@@ -221,7 +280,10 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 		return r, nil
 	}
 	var r Result
-	if snap != nil && len(snap.Members(e)) == 0 {
+	if cg := RunCgroup(e); snap != nil && len(snap.Members(e)) == 0 && (cg == nil || !cg.Populated()) {
+		if cg != nil {
+			_ = cg.Remove()
+		}
 		r = Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label}
 	} else {
 		r = End(e, syscall.SIGTERM, grace)
@@ -270,6 +332,9 @@ func guardAlive(e pidfile.Entry, boot string) bool {
 func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
 	boot, _ := killtree.BootID()
 	runs, errs := reg.List(boot)
+	if !dryRun {
+		killtree.RemoveEmptyCgroups(LeftoverCgroupAge)
+	}
 	var snap *Snapshot
 	var out []Result
 	for _, r := range runs {
@@ -445,6 +510,11 @@ func pids(ids []killtree.ID) []int {
 	}
 	return out
 }
+
+// LeftoverCgroupAge is how long an empty claude-guard cgroup is left before
+// a reap removes it: a run's cgroup is empty for the moment between its
+// making and its child's start, never for seconds.
+const LeftoverCgroupAge = 10 * time.Second
 
 // WatchdogGrace caps the grace period of a watchdog's reap: a guard that was
 // killed gives no time to wait out, and its run must be gone within about
