@@ -151,7 +151,7 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.problem(fmt.Sprintf("%s moved aside into %s (see claude-guard log)", count(n, "bad registry file was", "bad registry files were"), q),
 				"rm -r "+q+"  (after a look)")
 		}
-	} else if s, err := Take(); err == nil {
+	} else if s, err := TakeSnapshot(); err == nil {
 		rows = unguarded(s)
 	}
 	for _, row := range rows {

@@ -130,7 +130,7 @@ type Options struct {
 
 // Reap reaps stale runs, and what opts adds.
 func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
-	out, errs := Stale(reg, opts.Grace, opts.DryRun)
+	out, errs := ReapStale(reg, opts.Grace, opts.DryRun)
 	if opts.OlderThan > 0 {
 		rows, _ := Rows(reg, false)
 		for _, r := range rows {
@@ -156,7 +156,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 		out = append(out, reapDaemons(reg, opts)...)
 	}
 	if opts.Unguarded {
-		snap, err := Take()
+		snap, err := TakeSnapshot()
 		if err != nil {
 			return out, append(errs, err)
 		}

@@ -47,7 +47,7 @@ type Row struct {
 // Rows lists the registry's runs, and with all the unguarded claude trees
 // too. Bad registry files are reported in errs and never stop the listing.
 func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
-	snap, err := Take()
+	snap, err := TakeSnapshot()
 	if err != nil {
 		snap = &Snapshot{}
 	}
