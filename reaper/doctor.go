@@ -156,13 +156,13 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 	}
 	for _, row := range rows {
 		switch row.State {
-		case "running":
+		case StateRunning:
 			r.Registry.Running++
-		case "stale":
+		case StateStale:
 			r.Registry.Stale++
-		case "unknown":
+		case StateUnknown:
 			r.Registry.Newer++
-		case "orphaned":
+		case StateOrphaned:
 			r.Orphans = append(r.Orphans, row)
 			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %s (%s)",
 				row.SessionID, row.PID, count(row.Processes, "process", "processes"), strings.Join(row.Argv, " ")),

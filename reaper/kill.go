@@ -110,7 +110,7 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 		}
 		audit(reg, pidfile.EventKill, sig, res)
 		out = append(out, res)
-		if r.State == "stale" {
+		if r.State == StateStale {
 			if h, err := lockStale(reg, r.RunID); err == nil {
 				h.Remove()
 			}
@@ -134,7 +134,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 	if opts.OlderThan > 0 {
 		rows, _ := Rows(reg, false)
 		for _, r := range rows {
-			if r.State != "running" || r.Kind == pidfile.KindDaemon || time.Since(r.StartedAt) < opts.OlderThan {
+			if r.State != StateRunning || r.Kind == pidfile.KindDaemon || time.Since(r.StartedAt) < opts.OlderThan {
 				continue
 			}
 			e, err := reg.Read(r.RunID)
@@ -161,7 +161,7 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 			return out, append(errs, err)
 		}
 		for _, t := range unguarded(snap) {
-			if t.State != "orphaned" {
+			if t.State != StateOrphaned {
 				continue
 			}
 			res := Result{SessionID: t.SessionID, Why: "orphaned unguarded claude tree", DryRun: opts.DryRun}
