@@ -25,8 +25,8 @@ func doctorCommand() *cli.Command {
 		Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON"}},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("doctor: unexpected argument %q", c.Args().First())}
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			return doctorCmd{JSON: c.Bool("json"), Out: c.App.Writer}.Run()
 		},

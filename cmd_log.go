@@ -30,8 +30,8 @@ func logCommand() *cli.Command {
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("log: unexpected argument %q", c.Args().First())}
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			if c.Int("n") < 0 {
 				return usageError{errors.New("log: -n takes a count, 0 or more")}

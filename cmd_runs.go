@@ -59,8 +59,8 @@ func psCommand() *cli.Command {
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("ps: unexpected argument %q", c.Args().First())}
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			return psCmd{JSON: c.Bool("json"), All: c.Bool("all"), Out: c.App.Writer}.Run()
 		},
@@ -111,8 +111,8 @@ func reapCommand() *cli.Command {
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageError{fmt.Errorf("reap: unexpected argument %q", c.Args().First())}
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			return reapCmd{Opts: reaper.Options{Grace: graceOf(c), DryRun: c.Bool("dry-run"),
 				OlderThan: c.Duration("older-than"), Unguarded: c.Bool("unguarded"), Daemon: c.Bool("daemon")},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/pidfile"
 	"github.com/claude-guard/claude-guard/reaper"
 )
 
@@ -43,7 +44,7 @@ func writeTable(w io.Writer, rows []reaper.Row, color bool, width int, now time.
 		}
 		var rest []string
 		session := r.SessionID
-		if r.Kind == "daemon" {
+		if r.Kind == pidfile.KindDaemon {
 			session = fmt.Sprintf("%d bg", len(r.Sessions))
 			rest = daemonColumn(r)
 		} else {
@@ -96,11 +97,11 @@ func terminalWidth(f *os.File) int {
 	return 80
 }
 
-func colorState(s string) string {
+func colorState(s reaper.State) string {
 	switch s {
-	case "running":
+	case reaper.StateRunning:
 		return "\x1b[32m"
-	case "stale", "orphaned":
+	case reaper.StateStale, reaper.StateOrphaned:
 		return "\x1b[31m"
 	}
 	return "\x1b[33m"

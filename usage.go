@@ -12,6 +12,14 @@ import (
 // Usage errors say what is wrong in the words the user typed and point at
 // the help of the command they ran.
 
+// noArgs refuses arguments to a command that takes none.
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError{fmt.Errorf("%s: unexpected argument %q", c.Command.Name, c.Args().First())}
+	}
+	return nil
+}
+
 // commandPath is "claude-guard" or "claude-guard SUBCOMMAND", the subcommand
 // being the first word of args that is not an option.
 func commandPath(app *cli.App, args []string) string {

@@ -117,13 +117,31 @@ func envLookup(env []byte, key string) (string, bool) {
 }
 
 // Signal sends sig to the process id names, only if it still is that process,
-// is not a zombie and belongs to the current user. On Linux the check and the
-// signal are tied to one pidfd, so a pid reused in between is never hit.
+// is not a zombie and belongs to the current user. The check and the signal
+// go through one pinned reference (a pidfd on Linux, a process handle on
+// Windows), so a pid reused in between is never hit.
 func Signal(id ID, sig syscall.Signal) error {
 	if id.PID <= 1 || id.PID == os.Getpid() {
 		return ErrNotOurs
 	}
-	return signal(id, sig)
+	// Each OS defines pin, which opens the process (and refuses a signal
+	// the OS cannot send), and pinned's proc (what the system says of that
+	// process; ErrGone once it is gone), send and close.
+	t, err := pin(id.PID, sig)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	p, err := t.proc()
+	switch {
+	case err != nil:
+		return err
+	case p.Zombie:
+		return ErrGone
+	case p.Start != id.Start || p.UID != os.Geteuid():
+		return ErrNotOurs
+	}
+	return t.send(sig)
 }
 
 // Report says what End did.

@@ -3,7 +3,6 @@ package killtree
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"syscall"
 
@@ -105,24 +104,13 @@ func environ(pid int) ([]byte, error) {
 	return environBytes(pa.env), nil
 }
 
-// signal checks the identity, then kills by pid. macOS has no pidfd, so a pid
-// freed and reused between the check and the kill could be hit; the window is
-// a few microseconds, and pids are handed out in increasing order, so reuse
-// within it needs the whole pid space to wrap around.
-func signal(id ID, sig syscall.Signal) error {
-	p, err := lookup(id.PID)
-	if err != nil || p.Zombie {
-		return ErrGone
-	}
-	if p.Start != id.Start || p.UID != os.Geteuid() {
-		return ErrNotOurs
-	}
-	err = unix.Kill(id.PID, sig)
-	if errors.Is(err, unix.ESRCH) {
-		return ErrGone
-	}
-	return err
-}
+// pin holds only the pid: macOS has no pidfd, so a pid freed and reused
+// between the identity check and the kill could be hit; the window is a few
+// microseconds, and pids are handed out in increasing order, so reuse within
+// it needs the whole pid space to wrap around.
+func pin(pid int, _ syscall.Signal) (pinned, error) { return pinned{pid: pid, fd: -1}, nil }
+
+func (t pinned) kill(sig syscall.Signal) error { return unix.Kill(t.pid, sig) }
 
 func cmdline(pid int) []string {
 	pa, err := procArgs(pid)

@@ -181,34 +181,28 @@ func environ(pid int) ([]byte, error) {
 	return os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 }
 
-func signal(id ID, sig syscall.Signal) error {
-	fd, err := unix.PidfdOpen(id.PID, 0)
+// pin opens a pidfd before the identity is read: a pid freed and reused
+// after the open leaves the pidfd naming the old, dead process, so the
+// signal sent through it cannot reach the new one.
+func pin(pid int, _ syscall.Signal) (pinned, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
 	switch {
 	case err == nil:
-		defer unix.Close(fd)
 	case errors.Is(err, unix.ESRCH):
-		return ErrGone
+		return pinned{}, ErrGone
 	case errors.Is(err, unix.ENOSYS):
 		fd = -1 // kernel before 5.3: check then kill, with a tiny reuse window
 	default:
-		return fmt.Errorf("killtree: pidfd %d: %w", id.PID, err)
+		return pinned{}, fmt.Errorf("killtree: pidfd %d: %w", pid, err)
 	}
-	p, err := lookup(id.PID)
-	if err != nil || p.Zombie {
-		return ErrGone
+	return pinned{pid: pid, fd: fd}, nil
+}
+
+func (t pinned) kill(sig syscall.Signal) error {
+	if t.fd < 0 {
+		return unix.Kill(t.pid, sig)
 	}
-	if p.Start != id.Start || p.UID != os.Geteuid() {
-		return ErrNotOurs
-	}
-	if fd >= 0 {
-		err = unix.PidfdSendSignal(fd, sig, nil, 0)
-	} else {
-		err = unix.Kill(id.PID, sig)
-	}
-	if errors.Is(err, unix.ESRCH) {
-		return ErrGone
-	}
-	return err
+	return unix.PidfdSendSignal(t.fd, sig, nil, 0)
 }
 
 func cmdline(pid int) []string {

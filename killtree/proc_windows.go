@@ -248,41 +248,48 @@ func children(pid int) ([]int, error) {
 	return out, nil
 }
 
-// signal ends the process with TerminateProcess, the only way Windows has to
-// end another process: other signals are refused. The identity is checked on
-// the same handle that terminates, and a pid is not reused while a handle to
-// its process is open, so no other process can be hit.
-func signal(id ID, sig syscall.Signal) error {
+// pinned is a process handle: a pid is not reused while a handle to its
+// process is open, so the identity read from it and the termination through
+// it are of one process.
+type pinned struct {
+	pid int
+	h   windows.Handle
+}
+
+// pin opens the process to end it with TerminateProcess, the only way
+// Windows has to end another process: other signals are refused.
+func pin(pid int, sig syscall.Signal) (pinned, error) {
 	if sig != syscall.SIGKILL {
-		return fmt.Errorf("killtree: signal %v: %w (Windows ends processes only with TerminateProcess, as SIGKILL)", sig, errors.ErrUnsupported)
+		return pinned{}, fmt.Errorf("killtree: signal %v: %w (Windows ends processes only with TerminateProcess, as SIGKILL)", sig, errors.ErrUnsupported)
 	}
-	h, err := openProcess(id.PID, queryAccess|windows.PROCESS_TERMINATE)
+	h, err := openProcess(pid, queryAccess|windows.PROCESS_TERMINATE)
 	switch {
 	case errors.Is(err, errDenied):
-		return ErrNotOurs
+		return pinned{}, ErrNotOurs
 	case err != nil:
-		return err
+		return pinned{}, err
 	}
-	defer windows.CloseHandle(h)
-	p := Proc{ID: ID{PID: id.PID}}
-	if err := describe(h, &p); err != nil {
-		return err
-	}
-	if p.Zombie {
-		return ErrGone
-	}
-	if p.Start != id.Start || p.UID != os.Geteuid() {
-		return ErrNotOurs
-	}
-	if err := windows.TerminateProcess(h, 1); err != nil {
+	return pinned{pid: pid, h: h}, nil
+}
+
+func (t pinned) proc() (Proc, error) {
+	p := Proc{ID: ID{PID: t.pid}}
+	err := describe(t.h, &p)
+	return p, err
+}
+
+func (t pinned) send(syscall.Signal) error {
+	if err := windows.TerminateProcess(t.h, 1); err != nil {
 		// Terminating a process that is already exiting is refused.
-		if ev, werr := windows.WaitForSingleObject(h, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
+		if ev, werr := windows.WaitForSingleObject(t.h, 0); werr == nil && ev == windows.WAIT_OBJECT_0 {
 			return ErrGone
 		}
-		return fmt.Errorf("killtree: terminate %d: %w", id.PID, err)
+		return fmt.Errorf("killtree: terminate %d: %w", t.pid, err)
 	}
 	return nil
 }
+
+func (t pinned) close() { windows.CloseHandle(t.h) }
 
 func environ(pid int) ([]byte, error) {
 	var env []byte

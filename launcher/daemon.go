@@ -104,7 +104,7 @@ func (d *daemonOut) takeDaemonOut(reg *pidfile.Registry) {
 }
 
 // startDaemonWatcher starts a watcher for the daemon of cfgDir, for
-// reaper.Stale when a daemon's watcher died and the daemon did not.
+// reaper.ReapStale when a daemon's watcher died and the daemon did not.
 func startDaemonWatcher(reg *pidfile.Registry, cfgDir string) error {
 	_, err := startWatcherProcess(reg.Path(), cfgDir)
 	return err

@@ -165,7 +165,7 @@ func (r *record) finish(sweep bool) {
 	}
 	remove := r.h.Remove
 	if sweep {
-		remove = r.h.Hand
+		remove = r.h.HandOff
 	}
 	if err := remove(); err != nil {
 		r.warn("%v", err)

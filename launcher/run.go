@@ -111,7 +111,7 @@ func (g *guard) members() []killtree.ID {
 		return ids
 	}
 	e := g.rec.snapshot()
-	if s, err := reaper.TakeFor(e); err == nil {
+	if s, err := reaper.TakeSnapshotFor(e); err == nil {
 		for _, p := range s.Members(e) {
 			if !g.exclude(p) {
 				ids = append(ids, p.ID)

@@ -357,10 +357,10 @@ func (h *Handle) Remove() error {
 	return nil
 }
 
-// Hand removes the run's entry and lets go of the lock, but leaves the lock
+// HandOff removes the run's entry and lets go of the lock, but leaves the lock
 // file: whoever takes the lock next (the run's watchdog) finds a run with
 // only its id left, to sweep for its cookie and then Remove.
-func (h *Handle) Hand() error {
+func (h *Handle) HandOff() error {
 	err := os.Remove(h.r.entryPath(h.id))
 	h.Close()
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -60,7 +60,7 @@ func parseDaemonStatus(b []byte) (killtree.ID, bool) {
 // FindDaemon returns the daemon of cfgDir if one runs now: the process
 // claude's status file names, with the start ticks it names, of this user.
 func FindDaemon(cfgDir string) (Daemon, bool) {
-	s, err := Take()
+	s, err := TakeSnapshot()
 	if err != nil {
 		return Daemon{}, false
 	}

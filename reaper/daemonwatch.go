@@ -26,7 +26,7 @@ func adoptWindow() time.Duration {
 }
 
 // StartDaemonWatcher starts a detached WatchDaemon for cfgDir. The launcher
-// sets it (starting processes is its job); Stale uses it to re-watch a
+// sets it (starting processes is its job); ReapStale uses it to re-watch a
 // daemon whose watcher died.
 var StartDaemonWatcher func(reg *pidfile.Registry, cfgDir string) error
 
@@ -178,7 +178,7 @@ func (w *daemonWatcher) follow(d Daemon) (crashed bool) {
 
 // leftovers is what of the entry's record still runs.
 func (w *daemonWatcher) leftovers() []killtree.ID {
-	s, err := Take()
+	s, err := TakeSnapshot()
 	if err != nil {
 		return nil
 	}

@@ -151,18 +151,18 @@ func (r *Report) checkOrphans(reg *pidfile.Registry) {
 			r.problem(fmt.Sprintf("%s moved aside into %s (see claude-guard log)", count(n, "bad registry file was", "bad registry files were"), q),
 				"rm -r "+q+"  (after a look)")
 		}
-	} else if s, err := Take(); err == nil {
+	} else if s, err := TakeSnapshot(); err == nil {
 		rows = unguarded(s)
 	}
 	for _, row := range rows {
 		switch row.State {
-		case "running":
+		case StateRunning:
 			r.Registry.Running++
-		case "stale":
+		case StateStale:
 			r.Registry.Stale++
-		case "unknown":
+		case StateUnknown:
 			r.Registry.Newer++
-		case "orphaned":
+		case StateOrphaned:
 			r.Orphans = append(r.Orphans, row)
 			r.problem(fmt.Sprintf("leaked claude no guard launched: session %s, pid %d, %s (%s)",
 				row.SessionID, row.PID, count(row.Processes, "process", "processes"), strings.Join(row.Argv, " ")),

@@ -110,7 +110,7 @@ func Kill(reg *pidfile.Registry, targets []string, all bool, sig syscall.Signal,
 		}
 		audit(reg, pidfile.EventKill, sig, res)
 		out = append(out, res)
-		if r.State == "stale" {
+		if r.State == StateStale {
 			if h, err := lockStale(reg, r.RunID); err == nil {
 				h.Remove()
 			}
@@ -130,11 +130,11 @@ type Options struct {
 
 // Reap reaps stale runs, and what opts adds.
 func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
-	out, errs := Stale(reg, opts.Grace, opts.DryRun)
+	out, errs := ReapStale(reg, opts.Grace, opts.DryRun)
 	if opts.OlderThan > 0 {
 		rows, _ := Rows(reg, false)
 		for _, r := range rows {
-			if r.State != "running" || r.Kind == pidfile.KindDaemon || time.Since(r.StartedAt) < opts.OlderThan {
+			if r.State != StateRunning || r.Kind == pidfile.KindDaemon || time.Since(r.StartedAt) < opts.OlderThan {
 				continue
 			}
 			e, err := reg.Read(r.RunID)
@@ -156,12 +156,12 @@ func Reap(reg *pidfile.Registry, opts Options) ([]Result, []error) {
 		out = append(out, reapDaemons(reg, opts)...)
 	}
 	if opts.Unguarded {
-		snap, err := Take()
+		snap, err := TakeSnapshot()
 		if err != nil {
 			return out, append(errs, err)
 		}
 		for _, t := range unguarded(snap) {
-			if t.State != "orphaned" {
+			if t.State != StateOrphaned {
 				continue
 			}
 			res := Result{SessionID: t.SessionID, Why: "orphaned unguarded claude tree", DryRun: opts.DryRun}

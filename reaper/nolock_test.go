@@ -48,7 +48,7 @@ func TestEntryWithoutLock(t *testing.T) {
 	if len(rows) != 1 || rows[0].State != "running" {
 		t.Fatalf("rows %+v", rows)
 	}
-	if res, errs := Stale(reg, 100*time.Millisecond, false); len(res)+len(errs) != 0 || !killtree.Alive(c.ID) {
+	if res, errs := ReapStale(reg, 100*time.Millisecond, false); len(res)+len(errs) != 0 || !killtree.Alive(c.ID) {
 		t.Fatalf("reaped a run whose guard lives: %v %v", res, errs)
 	}
 
@@ -69,7 +69,7 @@ func TestEntryWithoutLock(t *testing.T) {
 	if rows, _ := Rows(reg, false); len(rows) != 1 || rows[0].State != "stale" {
 		t.Fatalf("rows %+v", rows)
 	}
-	res, errs := Stale(reg, 100*time.Millisecond, false)
+	res, errs := ReapStale(reg, 100*time.Millisecond, false)
 	if len(errs) != 0 || len(res) != 1 || len(res[0].Termed) != 1 || res[0].Termed[0] != c.ID {
 		t.Fatalf("reap: %+v %v", res, errs)
 	}

@@ -12,12 +12,29 @@ import (
 	"github.com/claude-guard/claude-guard/pidfile"
 )
 
+// State is what ps knows of a run or an unguarded tree.
+type State string
+
+const (
+	StateRunning   State = "running"   // its guard is alive, this boot
+	StateStale     State = "stale"     // its guard is gone: reap ends what is left
+	StateUnguarded State = "unguarded" // a claude tree no guard launched
+	StateOrphaned  State = "orphaned"  // an unguarded tree whose starter is gone (no terminal, parent init)
+	StateUnknown   State = "unknown"   // an entry of a newer claude-guard
+)
+
+// Row kinds, beside pidfile.KindDaemon (claude's background daemon).
+const (
+	KindRun       = "run"       // a guarded run
+	KindUnguarded = "unguarded" // a claude tree no guard launched
+)
+
 // Row is one line of ps: a guarded run, or with --all an unguarded claude
 // tree.
 type Row struct {
 	RunID     string    `json:"run_id"`
-	State     string    `json:"state"`          // running, stale, unguarded, orphaned
-	Kind      string    `json:"kind,omitempty"` // run, daemon (claude's background daemon), unguarded; none when unknown
+	State     State     `json:"state"`
+	Kind      string    `json:"kind,omitempty"` // KindRun, pidfile.KindDaemon, KindUnguarded; none when unknown
 	PID       int       `json:"pid"`
 	GuardPID  int       `json:"guard_pid"`
 	PGID      int       `json:"pgid"`
@@ -37,7 +54,7 @@ type Row struct {
 	// claude's daemon only: its configuration directory and sessions
 	ConfigDir string            `json:"config_dir,omitempty"`
 	Sessions  []pidfile.Session `json:"sessions,omitempty"`
-	// Schema is set on an entry of a newer claude-guard (state "unknown"):
+	// Schema is set on an entry of a newer claude-guard (StateUnknown):
 	// this one cannot read it, and leaves it to the version that wrote it.
 	Schema int `json:"schema,omitempty"`
 
@@ -47,7 +64,7 @@ type Row struct {
 // Rows lists the registry's runs, and with all the unguarded claude trees
 // too. Bad registry files are reported in errs and never stop the listing.
 func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
-	snap, err := Take()
+	snap, err := TakeSnapshot()
 	if err != nil {
 		snap = &Snapshot{}
 	}
@@ -58,16 +75,16 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 	rows = []Row{}
 	for _, r := range runs {
 		if r.Unknown {
-			rows = append(rows, Row{RunID: r.RunID, State: "unknown", Schema: r.Schema})
+			rows = append(rows, Row{RunID: r.RunID, State: StateUnknown, Schema: r.Schema})
 			continue
 		}
 		if r.PID == 0 {
 			continue // only its id is known: starting, or being swept
 		}
-		row := Row{RunID: r.RunID, Kind: "run", State: "stale", PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
+		row := Row{RunID: r.RunID, Kind: KindRun, State: StateStale, PID: r.PID, GuardPID: r.GuardPID, PGID: r.PGID,
 			SessionID: r.SessionID, StartedAt: r.StartedAt, Cwd: r.Cwd, Argv: r.Argv, Label: r.Label, Model: r.Model}
 		if (r.Live || r.NoLock && guardAlive(r.Entry, snap.BootID)) && r.BootID == snap.BootID {
-			row.State = "running"
+			row.State = StateRunning
 		}
 		if r.Kind == pidfile.KindDaemon {
 			row.Kind, row.ConfigDir, row.Sessions = pidfile.KindDaemon, r.ConfigDir, r.Sessions
@@ -113,7 +130,7 @@ func unguarded(s *Snapshot) []Row {
 		}
 		t := trees[sess]
 		if t == nil {
-			t = &Row{Kind: "unguarded", SessionID: sess, State: "unguarded"}
+			t = &Row{Kind: KindUnguarded, SessionID: sess, State: StateUnguarded}
 			trees[sess] = t
 		}
 		for _, m := range t.members {
@@ -159,7 +176,7 @@ func unguarded(s *Snapshot) []Row {
 		}
 		t.PGID = root.PGID
 		if orphaned(root, byPID) {
-			t.State = "orphaned"
+			t.State = StateOrphaned
 		}
 		for _, p := range killtree.Descendants(root.PID) {
 			if _, guarded := s.cookies[p.PID]; !guarded && !s.inDaemon[p.PID] {

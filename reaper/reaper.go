@@ -39,15 +39,15 @@ type Snapshot struct {
 	fullEnv  map[int][2]string
 }
 
-// Take reads the process table once. Only the current user's processes are
-// kept: no other process is ever a member of a run.
-func Take() (*Snapshot, error) { return take(0) }
+// TakeSnapshot reads the process table once. Only the current user's
+// processes are kept: no other process is ever a member of a run.
+func TakeSnapshot() (*Snapshot, error) { return take(0) }
 
-// TakeFor reads the process table to find the members of run e. Only
+// TakeSnapshotFor reads the process table to find the members of run e. Only
 // processes started since e's guard can carry its cookie: the guard made the
 // cookie up, and everything that inherited it was forked after. The
 // environment of older processes (most of the machine) is not read.
-func TakeFor(e pidfile.Entry) (*Snapshot, error) {
+func TakeSnapshotFor(e pidfile.Entry) (*Snapshot, error) {
 	boot, err := killtree.BootID()
 	if err != nil || e.BootID != boot || e.GuardStart == 0 {
 		return take(0)
@@ -205,7 +205,7 @@ type Result struct {
 // still there. It does not touch the registry.
 func End(e pidfile.Entry, sig syscall.Signal, grace time.Duration) Result {
 	find := func() []killtree.ID {
-		s, err := TakeFor(e)
+		s, err := TakeSnapshotFor(e)
 		if err != nil {
 			return nil
 		}
@@ -274,7 +274,7 @@ func reapLocked(reg *pidfile.Registry, h *pidfile.Handle, grace time.Duration, d
 	if dryRun {
 		h.Close()
 		r := Result{RunID: e.RunID, SessionID: e.SessionID, Label: e.Label, Why: why, DryRun: true}
-		if s, err := Take(); err == nil {
+		if s, err := TakeSnapshot(); err == nil {
 			r.Termed = ids(s.Members(e))
 		}
 		return r, nil
@@ -326,10 +326,10 @@ func guardAlive(e pidfile.Entry, boot string) bool {
 	return e.GuardPID > 0 && e.BootID == boot && killtree.Alive(killtree.ID{PID: e.GuardPID, Start: e.GuardStart})
 }
 
-// Stale reaps every stale run in the registry. Live runs are left alone.
+// ReapStale reaps every stale run in the registry. Live runs are left alone.
 // Each run is reaped under its own lock, so an interrupted reap is picked up
 // by the next one.
-func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
+func ReapStale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, []error) {
 	boot, _ := killtree.BootID()
 	runs, errs := reg.List(boot)
 	if !dryRun {
@@ -344,7 +344,7 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 		}
 		if snap == nil {
 			var err error
-			if snap, err = Take(); err != nil {
+			if snap, err = TakeSnapshot(); err != nil {
 				return out, append(errs, err)
 			}
 		}
@@ -370,7 +370,7 @@ func Stale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Result, [
 	return out, errs
 }
 
-// StartupReap reaps every stale run, as Stale does, in little memory and
+// StartupReap reaps every stale run, as ReapStale does, in little memory and
 // without reading the entries of live runs: it takes the locks of a batch
 // of runs first (a lock that can be taken is a run whose guard is gone), then
 // reads and reaps only those, with one snapshot of the process table per
@@ -391,7 +391,7 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 		if len(held) == 0 {
 			return true
 		}
-		snap, err := Take()
+		snap, err := TakeSnapshot()
 		if err != nil {
 			for _, h := range held {
 				h.Close()

@@ -14,7 +14,7 @@ import (
 // A sweep for a run's cookie reads the environment of processes started since
 // the run's guard only; a process carrying the cookie is found, one started
 // before the guard is not looked at.
-func TestTakeForReadsCookiesSinceTheGuard(t *testing.T) {
+func TestTakeSnapshotForReadsCookiesSinceTheGuard(t *testing.T) {
 	runID := pidfile.NewRunID()
 	cmd := exec.Command("sleep", "60")
 	cmd.Env = []string{pidfile.CookieEnv + "=" + runID}
@@ -32,7 +32,7 @@ func TestTakeForReadsCookiesSinceTheGuard(t *testing.T) {
 	}
 	member := func(guardStart uint64) bool {
 		e := pidfile.Entry{RunID: runID, BootID: boot, GuardStart: guardStart}
-		s, err := TakeFor(e)
+		s, err := TakeSnapshotFor(e)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,13 +84,9 @@ func waitNoneMarked(t *testing.T, marker string, limit time.Duration) ([]int, ti
 		}
 	})
 	start := time.Now()
-	for {
-		left := marked(marker)
-		if len(left) == 0 || time.Since(start) > limit {
-			return left, time.Since(start)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var left []int
+	poll(limit, func() bool { left = marked(marker); return len(left) == 0 })
+	return left, time.Since(start)
 }
 
 // entry reads the one entry of f's registry.
@@ -142,9 +138,7 @@ func TestCgroupEscapeeBeforeGuardKill(t *testing.T) {
 		esc := f.pid("e")
 		f.killGuard(g, false)
 		start := time.Now()
-		for alive(esc) && time.Since(start) < 10*time.Second {
-			time.Sleep(2 * time.Millisecond)
-		}
+		poll(10*time.Second, func() bool { return !alive(esc) })
 		took := time.Since(start)
 		if alive(esc) {
 			survivors++
@@ -153,19 +147,9 @@ func TestCgroupEscapeeBeforeGuardKill(t *testing.T) {
 			continue
 		}
 		t.Logf("trial %d: all gone %v after the guard's SIGKILL", i, took)
-		waitfor2(t, "the run's cgroup removed", func() bool { _, err := os.Stat(cg); return os.IsNotExist(err) })
+		waitUntil(t, "the run's cgroup removed", func() bool { _, err := os.Stat(cg); return os.IsNotExist(err) })
 	}
 	t.Logf("%d survivors in 10 trials", survivors)
-}
-
-// waitfor2 polls cond for up to 20 s.
-func waitfor2(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 // 500 processes that scrub their environment and setsid, started in a
@@ -201,7 +185,7 @@ func TestCgroupTermHandlerSpawn(t *testing.T) {
 		f.waitWatchdogs(1)
 		f.killGuard(g, false)
 		// the watchdog's reap is over once the run's entry is gone
-		waitfor2(t, "the run reaped", func() bool {
+		waitUntil(t, "the run reaped", func() bool {
 			m, _ := filepath.Glob(filepath.Join(f.home, "*.json"))
 			return len(m) == 0
 		})
@@ -304,7 +288,7 @@ func TestPgidReuseNeverSignalled(t *testing.T) {
 			if _, stderr, code := f.run("true"); code != 0 {
 				t.Fatalf("claude-guard true: exit %d: %s", code, stderr)
 			}
-			waitfor2(t, "the stale run reaped", func() bool {
+			waitUntil(t, "the stale run reaped", func() bool {
 				m, _ := filepath.Glob(filepath.Join(f.home, "*.json"))
 				return len(m) == 0
 			})
@@ -446,7 +430,7 @@ func TestFallback500Recorded(t *testing.T) {
 		helperPath(t, "sleeper"), f.dir)
 	g := f.guard("sh", "-c", script)
 	f.waitWatchdogs(1)
-	waitfor2(t, "500 processes on record", func() bool {
+	waitUntil(t, "500 processes on record", func() bool {
 		m, _ := filepath.Glob(filepath.Join(f.home, "*.json"))
 		if len(m) != 1 {
 			return false

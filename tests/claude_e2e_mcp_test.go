@@ -85,13 +85,14 @@ func ceMCP(t *testing.T, guard, claude string) {
 	released := time.Now()
 	go func() {
 		claudeID, _ := readStat(row.PID)
-		for {
-			if st, err := readStat(row.PID); err != nil || st.start != claudeID.start || st.state == "Z" {
-				claudeEnded <- fmt.Sprintf("claude ended %v after the release; then alive: %v", time.Since(released).Round(time.Millisecond), s.left())
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !poll(ceTimeout, func() bool {
+			st, err := readStat(row.PID)
+			return err != nil || st.start != claudeID.start || st.state == "Z"
+		}) {
+			claudeEnded <- fmt.Sprintf("test timeout: claude still running %v after the release", ceTimeout)
+			return
 		}
+		claudeEnded <- fmt.Sprintf("claude ended %v after the release; then alive: %v", time.Since(released).Round(time.Millisecond), s.left())
 	}()
 	close(hold)
 	err := g.wait(ceTimeout)

@@ -136,20 +136,17 @@ func TestCrashTrials(t *testing.T) {
 						if !watchdog {
 							limit = 10 * time.Second
 						}
-						for {
-							left := trialProcs(tr.marker, tr.dir)
-							if len(left) == 0 {
-								break
+						var left []int
+						if !poll(time.Until(killed.Add(limit)), func() bool {
+							left = trialProcs(tr.marker, tr.dir)
+							return len(left) == 0
+						}) {
+							t.Errorf("trial %d (%s): %d processes left %v after %v: %v", i, tr.kind, len(left), limit, time.Since(killed), left)
+							for _, p := range left {
+								cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
+								t.Logf("left: %d %q", p, cmd)
 							}
-							if time.Since(killed) > limit {
-								t.Errorf("trial %d (%s): %d processes left %v after %v: %v", i, tr.kind, len(left), limit, time.Since(killed), left)
-								for _, p := range left {
-									cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/cmdline")
-									t.Logf("left: %d %q", p, cmd)
-								}
-								return
-							}
-							time.Sleep(5 * time.Millisecond)
+							return
 						}
 						mu.Lock()
 						times = append(times, time.Since(killed))

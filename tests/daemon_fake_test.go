@@ -78,29 +78,26 @@ func TestDaemonStatusFile(t *testing.T) {
 		t.Errorf("audit log lacks the daemon's kill:\n%s", a)
 	}
 	// its watcher removes the entry
-	deadline := time.Now().Add(10 * time.Second)
-	for len(f.ps()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("entries left: %v", f.ps())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll(10*time.Second, func() bool { return len(f.ps()) == 0 }) {
+		t.Fatalf("entries left: %v", f.ps())
 	}
 }
 
 func (f *fixture) waitDaemonRow(ok func(map[string]any) bool) map[string]any {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var row map[string]any
+	if !poll(10*time.Second, func() bool {
 		for _, r := range f.ps() {
 			if r["kind"] == "daemon" && ok(r) {
-				return r
+				row = r
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("no daemon row as wanted: %v", f.ps())
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		f.t.Fatalf("no daemon row as wanted: %v", f.ps())
 	}
+	return row
 }
 
 func (f *fixture) auditLog() string {

@@ -142,18 +142,15 @@ func TestRegistryUnderConcurrentRuns(t *testing.T) {
 	for i := 0; i < n; i++ {
 		want[fmt.Sprintf("run%d", i)] = f.pid(fmt.Sprintf("p%d", i))
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := map[string]int{}
+	got := map[string]int{}
+	if !poll(20*time.Second, func() bool {
+		got = map[string]int{}
 		for _, r := range f.ps() {
 			got[r["label"].(string)] = int(r["pid"].(float64))
 		}
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ps lists %v, want %v", got, want)
-		}
+		return fmt.Sprint(got) == fmt.Sprint(want)
+	}) {
+		t.Fatalf("ps lists %v, want %v", got, want)
 	}
 	f.touch("done")
 	for _, c := range cmds {
@@ -170,14 +167,12 @@ func TestRegistryUnderConcurrentRuns(t *testing.T) {
 		t.Fatalf("runs left after they ended: %v", rows)
 	}
 	// the watchdogs finish each run's sweep and remove what is left of it
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		names, _ := os.ReadDir(f.home)
-		if len(names) == 1 && names[0].Name() == pidfile.MarkerFile {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("files left in the registry: %v", names)
-		}
+	var names []os.DirEntry
+	if !poll(20*time.Second, func() bool {
+		names, _ = os.ReadDir(f.home)
+		return len(names) == 1 && names[0].Name() == pidfile.MarkerFile
+	}) {
+		t.Fatalf("files left in the registry: %v", names)
 	}
 	t.Logf("%d ps reads", reads)
 }

@@ -63,19 +63,14 @@ func (tm *term) send(s string) {
 // waitText waits until the screen shows text.
 func (tm *term) waitText(text string) {
 	tm.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var screen string
+	if !poll(20*time.Second, func() bool {
 		tm.mu.Lock()
-		ok := strings.Contains(tm.out.String(), text)
-		screen := tm.out.String()
-		tm.mu.Unlock()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tm.t.Fatalf("timed out waiting for %q; screen:\n%s", text, screen)
-		}
-		time.Sleep(2 * time.Millisecond)
+		defer tm.mu.Unlock()
+		screen = tm.out.String()
+		return strings.Contains(screen, text)
+	}) {
+		tm.t.Fatalf("timed out waiting for %q; screen:\n%s", text, screen)
 	}
 }
 
