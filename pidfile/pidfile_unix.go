@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,14 +35,6 @@ func defaultDirFor(getenv func(string) string, euid int, lookupHome func(uid int
 		home = h
 	}
 	return filepath.Join(home, ".local", "state", "claude-guard"), nil
-}
-
-func lookupHome(uid int) (string, error) {
-	u, err := user.LookupId(strconv.Itoa(uid))
-	if err != nil {
-		return "", err
-	}
-	return u.HomeDir, nil
 }
 
 // ownedBy reports whether path, or the nearest part of it that exists, is

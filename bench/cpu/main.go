@@ -72,7 +72,9 @@ func main() {
 func batch(root string, argv []string, n int) [5]float64 {
 	dir := filepath.Join(root, fmt.Sprintf("claude-guard-bench-%d", os.Getpid()))
 	check(os.Mkdir(dir, 0o755))
-	defer os.Remove(dir)
+	// The guard makes its runs' cgroups below its own (dir/claude-guard/RUN):
+	// all of them go with dir, or the next batch could not make it again.
+	defer removeCgroups(dir)
 	cg, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 	check(err)
 	defer syscall.Close(cg)
@@ -105,6 +107,19 @@ func batch(root string, argv []string, n int) [5]float64 {
 	f := float64(n)
 	return [5]float64{st["usage_usec"] / f, st["user_usec"] / f, st["system_usec"] / f, float64(wall.Microseconds()) / 1000 / f,
 		float64(launches.Microseconds()) / 1000 / f}
+}
+
+// removeCgroups removes dir and every (empty) cgroup below it, deepest first.
+func removeCgroups(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			removeCgroups(filepath.Join(dir, e.Name()))
+		}
+	}
+	if err := syscall.Rmdir(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "cpu: rmdir %s: %v\n", dir, err)
+	}
 }
 
 func populated(dir string) bool {
