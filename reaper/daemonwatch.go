@@ -89,7 +89,7 @@ func (w *daemonWatcher) adoptEntries() {
 		if r.Kind != pidfile.KindDaemon || r.ConfigDir != w.cfgDir {
 			continue
 		}
-		h, err := w.reg.TryLock(r.RunID)
+		h, err := lockSoon(w.reg, r.RunID)
 		if err != nil {
 			continue
 		}
@@ -101,6 +101,20 @@ func (w *daemonWatcher) adoptEntries() {
 		w.e.Tree = append(w.e.Tree, r.Tree...)
 		w.e.Sessions = mergeSessions(w.e.Sessions, r.Sessions)
 		h.Remove()
+	}
+}
+
+// lockSoon takes the lock of a daemon entry whose watcher is gone. Holding
+// the watch lock, no other watcher can hold it: whoever does is a passing
+// ps, reap or kill, so it is waited for a little rather than leaving the old
+// entry beside a new one.
+func lockSoon(reg *pidfile.Registry, id string) (*pidfile.Handle, error) {
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		h, err := reg.TryLock(id)
+		if !errors.Is(err, pidfile.ErrLive) || !time.Now().Before(deadline) {
+			return h, err
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
