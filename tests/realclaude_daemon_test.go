@@ -435,7 +435,7 @@ func TestRealClaudeDaemonTUI(t *testing.T) {
 	term.WaitText("run it", ceTimeout)
 	term.Send("\r")
 	term.WaitText("done", ceTimeout)
-	tool := s.tool(10 * time.Second)
+	tool := s.tool(60 * time.Second)
 
 	term.Send("\x1b[D") // ←
 	term.WaitText("moved to the background", ceTimeout)
