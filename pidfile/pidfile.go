@@ -377,28 +377,24 @@ func (r *Registry) Read(id string) (Entry, error) {
 	if !ValidRunID(id) {
 		return Entry{}, fmt.Errorf("pidfile: bad run id %q", id)
 	}
-	f, err := openPrivate(r.entryPath(id))
+	path := r.entryPath(id)
+	b, err := readPrivate(path, maxEntrySize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Entry{}, ErrGone
 		}
 		return Entry{}, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxEntrySize+1))
-	if err != nil {
-		return Entry{}, fmt.Errorf("pidfile: read %s: %w", f.Name(), err)
-	}
 	if len(b) > maxEntrySize {
-		return Entry{}, &BadFileError{Path: f.Name(), Err: errors.New("entry too large")}
+		return Entry{}, &BadFileError{Path: path, Err: errors.New("entry too large")}
 	}
 	e, err := Decode(b, id)
 	var se *SchemaError
 	if errors.As(err, &se) {
-		return Entry{}, fmt.Errorf("pidfile: %s: %w", f.Name(), err)
+		return Entry{}, fmt.Errorf("pidfile: %s: %w", path, err)
 	}
 	if err != nil {
-		return Entry{}, &BadFileError{Path: f.Name(), Err: err}
+		return Entry{}, &BadFileError{Path: path, Err: err}
 	}
 	return e, nil
 }
@@ -491,7 +487,7 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 // listOne reads one run for List: ok is false for a run that ended, or a
 // bad file (then err says where it was moved).
 func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
-	lockErr := r.checkLock(id)
+	hasLock, lockErr := r.checkLock(id)
 	e, err := r.Read(id)
 	var bf *BadFileError
 	var se *SchemaError
@@ -509,7 +505,9 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 		return Listed{}, false, errors.Join(lockErr, err)
 	}
 	if boot != "" && e.BootID != "" && e.BootID != boot {
-		return Listed{Entry: e, NoLock: !r.hasLock(id)}, true, lockErr
+		// The lock was looked at just before the read: no second look,
+		// since NoLock only matters for a run of this boot.
+		return Listed{Entry: e, NoLock: !hasLock}, true, lockErr
 	}
 	l := Listed{Entry: e, Live: r.Live(id)}
 	if !l.Live && e.PID != 0 {
@@ -530,13 +528,16 @@ func (r *Registry) hasLock(id string) bool {
 
 // checkLock quarantines a lock file that is not a regular file (a FIFO, a
 // directory, a symlink): it locks nothing, and its run is then one with an
-// entry and no lock.
-func (r *Registry) checkLock(id string) error {
+// entry and no lock. ok says a regular lock file is there.
+func (r *Registry) checkLock(id string) (ok bool, err error) {
 	fi, err := os.Lstat(r.lockPath(id))
-	if err != nil || fi.Mode().IsRegular() {
-		return nil
+	if err != nil {
+		return false, nil
 	}
-	return r.quarantine(id+".lock", fmt.Errorf("lock is not a regular file (%v)", fi.Mode().Type()))
+	if fi.Mode().IsRegular() {
+		return true, nil
+	}
+	return false, r.quarantine(id+".lock", fmt.Errorf("lock is not a regular file (%v)", fi.Mode().Type()))
 }
 
 // quarantineEntry moves aside the unreadable entry of run id, under the
