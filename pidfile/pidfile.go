@@ -437,15 +437,17 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 	if err != nil {
 		return nil, []error{fmt.Errorf("pidfile: %w", err)}
 	}
-	names, err := d.Readdirnames(-1)
+	names, err := d.ReadDir(-1)
 	d.Close()
 	if err != nil {
 		return nil, []error{fmt.Errorf("pidfile: read %s: %w", r.dir, err)}
 	}
+	// ids[id] says the run's lock was listed as a regular file: the
+	// directory's own file types spare an lstat per run (checkLock).
 	ids := map[string]bool{}
-	for _, n := range names {
-		if id, ext, _ := strings.Cut(n, "."); ValidRunID(id) && (ext == "json" || ext == "lock") {
-			ids[id] = true
+	for _, de := range names {
+		if id, ext, _ := strings.Cut(de.Name(), "."); ValidRunID(id) && (ext == "json" || ext == "lock") {
+			ids[id] = ids[id] || ext == "lock" && de.Type().IsRegular()
 		}
 	}
 	sorted := make([]string, 0, len(ids))
@@ -468,7 +470,7 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(sorted); i = int(next.Add(1) - 1) {
-				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i], boot)
+				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i], boot, ids[sorted[i]])
 			}
 		}()
 	}
@@ -485,9 +487,14 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 }
 
 // listOne reads one run for List: ok is false for a run that ended, or a
-// bad file (then err says where it was moved).
-func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
-	hasLock, lockErr := r.checkLock(id)
+// bad file (then err says where it was moved). lockListed: the directory
+// listing showed the run's lock as a regular file, so checkLock has nothing
+// to look at.
+func (r *Registry) listOne(id, boot string, lockListed bool) (Listed, bool, error) {
+	hasLock, lockErr := true, error(nil)
+	if !lockListed {
+		hasLock, lockErr = r.checkLock(id)
+	}
 	e, err := r.Read(id)
 	var bf *BadFileError
 	var se *SchemaError
