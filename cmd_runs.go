@@ -33,7 +33,7 @@ func (p psCmd) Run() error {
 	rows, errs := reaper.Rows(reg, p.All)
 	warnAll(errs)
 	if p.JSON {
-		return writeJSON(p.Out, rows)
+		return writeRowsJSON(p.Out, rows)
 	}
 	if len(rows) == 0 {
 		if p.All {

@@ -377,28 +377,24 @@ func (r *Registry) Read(id string) (Entry, error) {
 	if !ValidRunID(id) {
 		return Entry{}, fmt.Errorf("pidfile: bad run id %q", id)
 	}
-	f, err := openPrivate(r.entryPath(id))
+	path := r.entryPath(id)
+	b, err := readPrivate(path, maxEntrySize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Entry{}, ErrGone
 		}
 		return Entry{}, err
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxEntrySize+1))
-	if err != nil {
-		return Entry{}, fmt.Errorf("pidfile: read %s: %w", f.Name(), err)
-	}
 	if len(b) > maxEntrySize {
-		return Entry{}, &BadFileError{Path: f.Name(), Err: errors.New("entry too large")}
+		return Entry{}, &BadFileError{Path: path, Err: errors.New("entry too large")}
 	}
 	e, err := Decode(b, id)
 	var se *SchemaError
 	if errors.As(err, &se) {
-		return Entry{}, fmt.Errorf("pidfile: %s: %w", f.Name(), err)
+		return Entry{}, fmt.Errorf("pidfile: %s: %w", path, err)
 	}
 	if err != nil {
-		return Entry{}, &BadFileError{Path: f.Name(), Err: err}
+		return Entry{}, &BadFileError{Path: path, Err: err}
 	}
 	return e, nil
 }
@@ -441,15 +437,17 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 	if err != nil {
 		return nil, []error{fmt.Errorf("pidfile: %w", err)}
 	}
-	names, err := d.Readdirnames(-1)
+	names, err := d.ReadDir(-1)
 	d.Close()
 	if err != nil {
 		return nil, []error{fmt.Errorf("pidfile: read %s: %w", r.dir, err)}
 	}
+	// ids[id] says the run's lock was listed as a regular file: the
+	// directory's own file types spare an lstat per run (checkLock).
 	ids := map[string]bool{}
-	for _, n := range names {
-		if id, ext, _ := strings.Cut(n, "."); ValidRunID(id) && (ext == "json" || ext == "lock") {
-			ids[id] = true
+	for _, de := range names {
+		if id, ext, _ := strings.Cut(de.Name(), "."); ValidRunID(id) && (ext == "json" || ext == "lock") {
+			ids[id] = ids[id] || ext == "lock" && de.Type().IsRegular()
 		}
 	}
 	sorted := make([]string, 0, len(ids))
@@ -472,7 +470,7 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(sorted); i = int(next.Add(1) - 1) {
-				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i], boot)
+				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i], boot, ids[sorted[i]])
 			}
 		}()
 	}
@@ -489,9 +487,14 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 }
 
 // listOne reads one run for List: ok is false for a run that ended, or a
-// bad file (then err says where it was moved).
-func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
-	lockErr := r.checkLock(id)
+// bad file (then err says where it was moved). lockListed: the directory
+// listing showed the run's lock as a regular file, so checkLock has nothing
+// to look at.
+func (r *Registry) listOne(id, boot string, lockListed bool) (Listed, bool, error) {
+	hasLock, lockErr := true, error(nil)
+	if !lockListed {
+		hasLock, lockErr = r.checkLock(id)
+	}
 	e, err := r.Read(id)
 	var bf *BadFileError
 	var se *SchemaError
@@ -509,7 +512,9 @@ func (r *Registry) listOne(id, boot string) (Listed, bool, error) {
 		return Listed{}, false, errors.Join(lockErr, err)
 	}
 	if boot != "" && e.BootID != "" && e.BootID != boot {
-		return Listed{Entry: e, NoLock: !r.hasLock(id)}, true, lockErr
+		// The lock was looked at just before the read: no second look,
+		// since NoLock only matters for a run of this boot.
+		return Listed{Entry: e, NoLock: !hasLock}, true, lockErr
 	}
 	l := Listed{Entry: e, Live: r.Live(id)}
 	if !l.Live && e.PID != 0 {
@@ -530,13 +535,16 @@ func (r *Registry) hasLock(id string) bool {
 
 // checkLock quarantines a lock file that is not a regular file (a FIFO, a
 // directory, a symlink): it locks nothing, and its run is then one with an
-// entry and no lock.
-func (r *Registry) checkLock(id string) error {
+// entry and no lock. ok says a regular lock file is there.
+func (r *Registry) checkLock(id string) (ok bool, err error) {
 	fi, err := os.Lstat(r.lockPath(id))
-	if err != nil || fi.Mode().IsRegular() {
-		return nil
+	if err != nil {
+		return false, nil
 	}
-	return r.quarantine(id+".lock", fmt.Errorf("lock is not a regular file (%v)", fi.Mode().Type()))
+	if fi.Mode().IsRegular() {
+		return true, nil
+	}
+	return false, r.quarantine(id+".lock", fmt.Errorf("lock is not a regular file (%v)", fi.Mode().Type()))
 }
 
 // quarantineEntry moves aside the unreadable entry of run id, under the

@@ -152,6 +152,47 @@ func openPrivate(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// readPrivate reads a registry file whole, with openPrivate's checks, and at
+// most limit+1 bytes (more than limit: too large). It reads the file descriptor
+// directly: one buffer sized by fstat, no *os.File, which matters when ps
+// reads thousands of entries.
+func readPrivate(path string, limit int) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, &BadFileError{Path: path, Err: errors.New("is a symlink")}
+		}
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("pidfile: stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != os.Geteuid() {
+		return nil, &BadFileError{Path: path, Err: errors.New("not a regular file of yours")}
+	}
+	// One byte more than the size, so a file read whole ends in a read of 0.
+	b := make([]byte, 0, min(limit+1, int(max(st.Size, 0))+513))
+	for len(b) <= limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow: the file grew since fstat
+		}
+		n, err := unix.Read(fd, b[len(b):min(cap(b), limit+1)])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pidfile: read %s: %w", path, err)
+		}
+		if n == 0 {
+			break
+		}
+		b = b[:len(b)+n]
+	}
+	return b, nil
+}
+
 // lockFile takes an exclusive flock, waiting for it when wait is set. The
 // kernel drops it when the holder dies, however it dies.
 func lockFile(f *os.File, wait bool) error {
