@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -300,7 +301,10 @@ func TestPgidReuseNeverSignalled(t *testing.T) {
 				t.Fatal("the unrelated group leader was killed")
 			}
 			audit, _ := os.ReadFile(filepath.Join(f.home, "audit.log"))
-			if strings.Contains(string(audit), strconv.Itoa(other)) || strings.Contains(out, strconv.Itoa(other)) {
+			// as a pid, not as digits inside a run id or a time
+			inAudit := regexp.MustCompile(`"pids":\[[^\]]*\b` + strconv.Itoa(other) + `\b`)
+			inReap := regexp.MustCompile(`"pid": ` + strconv.Itoa(other) + `\b`)
+			if inAudit.Match(audit) || inReap.MatchString(out) {
 				t.Errorf("the unrelated leader %d was signalled:\n%s%s", other, audit, out)
 			}
 		})
