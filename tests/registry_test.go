@@ -40,6 +40,15 @@ func newFixture(t *testing.T) *fixture {
 			t.Errorf("test timeout: this test's watchdogs %v still running after %v", f.watchdogs(), pollLimit)
 		}
 	})
+	// A test that failed midway may leave runs behind: they are ended
+	// through this fixture's own registry, before its watchdogs are waited
+	// for, so a failure leaks nothing onto the machine.
+	t.Cleanup(func() {
+		if t.Failed() {
+			f.run("kill", "--all", "--grace", "0s")
+			f.run("reap", "--daemon", "--grace", "0s")
+		}
+	})
 	return f
 }
 
