@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -19,11 +18,11 @@ import (
 // child killed by a signal is mirrored by raising that signal.
 func guard(cfg launcher.Config) int {
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, launcher.Signals...)
-	cfg.Signals = sigs
+	cfg.Signals, cfg.SignalsUp = sigs, launcher.NotifySignals(sigs)
 	cfg.Warn = warn
+	// The signals stay caught until the exit: stopping them is a round
+	// trip per signal too, and Raise sets the one it needs to default.
 	st, err := launcher.Run(cfg)
-	signal.Stop(sigs)
 	if err != nil {
 		var se *launcher.StartError
 		if errors.As(err, &se) {

@@ -184,12 +184,12 @@ func (c *Cgroup) End(find func() []ID, sig syscall.Signal, grace time.Duration, 
 		return ids
 	}
 	var r Report
-	first := live(all())
-	if len(first) == 0 && !c.populated() {
+	if !c.populated() && (find == nil || len(live(find())) == 0) {
 		// The common end of a run: nothing left. One look is enough.
 		_ = c.remove()
 		return r
 	}
+	first := live(all())
 	if sig != 0 && sig != syscall.SIGKILL {
 		for _, id := range first {
 			if Signal(id, sig) == nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -27,9 +28,10 @@ type Config struct {
 	Strict          bool // fail when the registry is unusable
 	NoWatchdog      bool
 
-	// Signals carries the signals the guard receives (see Signals); the
-	// caller registers them before calling Run.
-	Signals <-chan os.Signal
+	// Signals carries the signals the guard receives, registered with
+	// NotifySignals, whose channel is SignalsUp (nil: registered already).
+	Signals   <-chan os.Signal
+	SignalsUp <-chan struct{}
 	// Warn prints one diagnostic line to stderr.
 	Warn func(format string, args ...any)
 }
@@ -80,6 +82,25 @@ func Run(cfg Config) (Status, error) {
 	}
 	os.Setenv(childPathEnv, rec.entry.RunID+":"+path)
 	return run(cfg, path, rec)
+}
+
+// NotifySignals registers Signals on c in the background and returns a
+// channel closed once those that would otherwise end the guard (SIGINT,
+// SIGTERM, SIGHUP, SIGQUIT) are registered: Run starts the command only
+// then, so none of them that arrives while it starts is lost (runc #5208).
+// The others (SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM) follow while the command
+// starts; before that, the Go runtime ignores them, and a node process that
+// has not set up its own handlers would die of a SIGUSR1 passed on anyway.
+// Each registration is a round trip to the Go runtime's signal thread,
+// 30-60 µs here: the registry and the cgroup are made meanwhile.
+func NotifySignals(c chan<- os.Signal) <-chan struct{} {
+	up := make(chan struct{})
+	go func() {
+		signal.Notify(c, Signals[:fatalSignals]...)
+		close(up)
+		signal.Notify(c, Signals[fatalSignals:]...)
+	}()
+	return up
 }
 
 // isTerminal is the one place that decides whether a descriptor is a terminal.

@@ -16,10 +16,12 @@ import (
 )
 
 // Signals are the signals the guard takes from its parent and passes to the
-// child's process group. The caller registers them before Run, so none that
-// arrives while the child starts is lost (runc #5208).
+// child's process group (see NotifySignals). The first fatalSignals are
+// those whose arrival would end a Go program that has not registered them.
 var Signals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
 	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGALRM}
+
+const fatalSignals = 4
 
 type waitEvent struct {
 	pid int
@@ -42,9 +44,12 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	g := &guard{cfg: cfg, rec: rec, daemon: newDaemonOut(),
 		guardOS: guardOS{tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}}
 	// SIGPIPE is caught so a reader of stdout going away is an EPIPE for the
-	// copier, not the guard's death.
-	signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
-	defer signal.Stop(g.own)
+	// copier, not the guard's death (the caller caught it already). These
+	// are registered in the background, never stopped: none of them ends the
+	// guard before, and each is a round trip to the runtime's signal thread.
+	// SIGCHLD only matters once wait4 has found no child; SIGTSTP and SIGCONT
+	// once the shell stops or continues the job.
+	go signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
 	var err error
 	if g.subreaper, err = becomeSubreaper(); err != nil {
 		cfg.Warn("cannot become a subreaper, orphans will be found by cookie only: %v", err)
@@ -67,6 +72,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		Env:   childEnv(rec.entry.RunID),
 		Files: []uintptr{0, stdout.Fd(), 2},
 		Sys:   sysProcAttr(g.tty, cgfd),
+	}
+	if cfg.SignalsUp != nil {
+		<-cfg.SignalsUp
 	}
 	events := make(chan waitEvent, 64)
 	kick := make(chan struct{}, 1)

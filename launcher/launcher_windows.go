@@ -19,6 +19,8 @@ import (
 // seconds later.
 var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
+const fatalSignals = 2
+
 // closeGrace bounds the grace period after the console closes: the guard
 // must be done before Windows ends it.
 const closeGrace = 2 * time.Second
@@ -75,6 +77,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		if pr, stdout, err = overlappedPipe(rec.entry.RunID); err != nil {
 			return Status{}, errorf(1, "pipe: %v", err)
 		}
+	}
+	if cfg.SignalsUp != nil {
+		<-cfg.SignalsUp
 	}
 	p, err := os.StartProcess(path, cfg.Argv, &os.ProcAttr{
 		Env:   childEnv(rec.entry.RunID),

@@ -89,10 +89,8 @@ func (g *guard) exclude(p killtree.Proc) bool {
 	return p.ID == g.watchdog || g.daemon.has(p)
 }
 
-// members finds what is left of the run now: everything below the guard (a
-// subreaper, so orphans come back to it), and unless the watchdog sweeps
-// after the guard, the child's group, the recorded tree and every process
-// carrying the run's cookie (a scan of every process).
+// members finds what is left of the run now: the members of its cgroup,
+// and what outside finds.
 func (g *guard) members() []killtree.ID {
 	var ids []killtree.ID
 	if g.cg != nil {
@@ -102,6 +100,15 @@ func (g *guard) members() []killtree.ID {
 			}
 		}
 	}
+	return append(ids, g.outside()...)
+}
+
+// outside finds what is left of the run outside its cgroup: everything
+// below the guard (a subreaper, so orphans come back to it), and unless the
+// watchdog sweeps after the guard, the child's group, the recorded tree and
+// every process carrying the run's cookie (a scan of every process).
+func (g *guard) outside() []killtree.ID {
+	var ids []killtree.ID
 	for _, p := range killtree.Descendants(os.Getpid()) {
 		if !g.exclude(p) {
 			ids = append(ids, p.ID)
@@ -146,7 +153,7 @@ func (g *guard) cleanup() {
 	if g.cg != nil {
 		// TERM to every member, the grace, then cgroup.kill: whatever was
 		// forked meanwhile is a member too, and goes with the rest.
-		rep = g.cg.End(g.members, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
+		rep = g.cg.End(g.outside, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
 	} else {
 		rep = killtree.End(g.members, syscall.SIGTERM, g.cfg.Grace, g.child.ID)
 	}

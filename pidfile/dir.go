@@ -29,11 +29,13 @@ var ErrNotRegistry = errors.New("not a claude-guard registry")
 
 // Ours reports whether name is a name the registry gives its own files:
 // RUNID.json, RUNID.lock, their temporary .RUNID.*.tmp and .RUNID.*.lock,
-// the audit log and its rotations, the quarantine folder and the marker.
+// the audit log and its rotations, the quarantine folder, the marker, and
+// the watchers' locks and socket.
 // Only such files are ever created, moved or removed.
 func Ours(name string) bool {
 	switch {
-	case name == MarkerFile, name == quarantineDir, strings.HasPrefix(name, AuditFile):
+	case name == MarkerFile, name == quarantineDir, strings.HasPrefix(name, AuditFile),
+		name == watcherLock, name == WatcherSocket:
 		return true
 	}
 	if isWatchLock(name) {

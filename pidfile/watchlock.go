@@ -18,7 +18,10 @@ type WatchLock struct{ f *os.File }
 // starts with a dot, so List never takes it for a run.
 func (r *Registry) LockWatch(cfgDir string) (*WatchLock, error) {
 	sum := sha256.Sum256([]byte(cfgDir))
-	path := filepath.Join(r.dir, fmt.Sprintf(".daemon-%x.watch", sum[:8]))
+	return r.lockWatch(filepath.Join(r.dir, fmt.Sprintf(".daemon-%x.watch", sum[:8])))
+}
+
+func (r *Registry) lockWatch(path string) (*WatchLock, error) {
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil, &BadFileError{Path: path, Err: errors.New("not a regular file")}
 	}
@@ -34,6 +37,18 @@ func (r *Registry) LockWatch(cfgDir string) (*WatchLock, error) {
 		return nil, fmt.Errorf("pidfile: lock %s: %w", path, err)
 	}
 	return &WatchLock{f: f}, nil
+}
+
+// WatcherSocket is the name of the socket, in the registry, on which the
+// registry's watcher takes the guards' registrations.
+const WatcherSocket = ".watcher.sock"
+
+const watcherLock = ".watcher.lock"
+
+// LockWatcher takes the lock held by the registry's one watcher for as long
+// as it serves, without waiting. ErrLive: another watcher serves it.
+func (r *Registry) LockWatcher() (*WatchLock, error) {
+	return r.lockWatch(filepath.Join(r.dir, watcherLock))
 }
 
 // Close lets go of the watch lock.
