@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -46,7 +47,7 @@ func guardFlags() []cli.Flag {
 		&cli.StringFlag{Name: "label", Usage: "free text recorded with the run, shown by ps, usable by kill"},
 		&cli.BoolFlag{Name: "passthrough", Usage: "never interpose on stdio (no session id from stream-json)"},
 		&cli.BoolFlag{Name: "strict", Usage: "fail (exit 1) instead of running unrecorded when the registry is unusable"},
-		&cli.BoolFlag{Name: "no-watchdog", Usage: "do not start the watchdog that reaps the run if the guard is killed"},
+		&cli.BoolFlag{Name: "no-watchdog", Usage: "do not have the run watched (by the registry's watcher or a watchdog) should the guard be killed"},
 	}
 }
 
@@ -160,6 +161,39 @@ func watchdogCommand() *cli.Command {
 			return watchdog(c.Args().Get(0), c.Args().Get(1))
 		},
 	}
+}
+
+// watcherCommand is the registry's watcher, started by the first guard that
+// finds none (hidden).
+func watcherCommand() *cli.Command {
+	return &cli.Command{
+		Name:   launcher.WatcherCommand,
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			return watcher(c.Args().Get(0))
+		},
+	}
+}
+
+// watcher serves the registry in dir until idle (CLAUDE_GUARD_WATCHER_IDLE,
+// a duration, 10s by default). A guard that started it passes a pipe as
+// descriptor 3, closed once it listens.
+func watcher(dir string) error {
+	reg, err := pidfile.Open(dir)
+	if err != nil {
+		return err
+	}
+	idle := reaper.WatcherIdle
+	if v := os.Getenv(launcher.WatcherIdleEnv); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			idle = d
+		}
+	}
+	var ready *os.File
+	if _, err := os.Stat("/proc/self/fd/3"); err == nil {
+		ready = os.NewFile(3, "ready")
+	}
+	return reaper.Serve(reg, envGrace(), idle, ready)
 }
 
 // daemonWatchCommand watches claude's background daemon of one

@@ -10,14 +10,14 @@ import (
 // answers (a test keeps both equal to newApp's), help included.
 var (
 	userCommands = []string{"run", "version", "ps", "reap", "kill", "init", "install-shim", "log", "doctor", "completion"}
-	appCommands  = append([]string{launcher.WatchdogCommand, launcher.DaemonWatchCommand, "help", "h"}, userCommands...)
+	appCommands  = append([]string{launcher.WatchdogCommand, launcher.WatcherCommand, launcher.DaemonWatchCommand, "help", "h"}, userCommands...)
 )
 
 // fastPath runs the two launches that need no command line parsing without
 // building the urfave/cli app (a third of a millisecond on every launch):
 // `claude-guard COMMAND ARGS...` where COMMAND is plainly a command (no
 // option before it, not named like one of ours, not a completion request),
-// and the watchdog each run starts. ok is false for everything else, which
+// and the watcher and watchdog the runs start. ok is false for everything else, which
 // the app handles exactly as before.
 func fastPath(args []string) (code int, ok bool) {
 	if len(args) < 2 {
@@ -26,6 +26,13 @@ func fastPath(args []string) (code int, ok bool) {
 	first := args[1]
 	if first == launcher.WatchdogCommand && len(args) == 4 {
 		if err := watchdog(args[2], args[3]); err != nil {
+			warn("%v", err)
+			return 1, true
+		}
+		return 0, true
+	}
+	if first == launcher.WatcherCommand && len(args) == 3 {
+		if err := watcher(args[2]); err != nil {
 			warn("%v", err)
 			return 1, true
 		}

@@ -139,6 +139,7 @@ func newApp() *cli.App {
 			doctorCommand(),
 			completionCommand(),
 			watchdogCommand(),
+			watcherCommand(),
 			daemonWatchCommand(),
 		},
 	}

@@ -39,6 +39,10 @@ mkdir -p "$BIN"
 export CLAUDE_GUARD_HOME=$WORK/reg CLAUDE_CONFIG_DIR=$WORK/claude-config
 mkdir -p "$CLAUDE_CONFIG_DIR"
 unset CLAUDE_GUARD_RUN CLAUDE_GUARD_GRACE
+# The registry's watcher exits this long after its last run (10s by
+# default): back-to-back launches keep it, and each quiesce below waits for
+# it to go, so a measure starts without it.
+export CLAUDE_GUARD_WATCHER_IDLE=2s
 
 echo "bench: building" >&2
 go build -tags urfave_cli_no_docs -o "$BIN/claude-guard" .
@@ -83,7 +87,7 @@ launch() { # STATE: one hyperfine run per round, all variants side by side
 			"${hfbefore[@]}" 2>&1 >/dev/null | grep -v -e "Statistical outliers" -e "^ *$" >&2 || true
 	done
 }
-quiesce() { $STALE -1; } # wait for this registry's watchdogs to finish
+quiesce() { $STALE -1; } # wait for this registry's watcher (and any watchdog) to finish
 echo "bench: launch back to back, empty registry" >&2
 $STALE 0
 launch empty
@@ -109,16 +113,18 @@ quiesce
 echo "bench: launch back to back, 1,000 stale entries once reaped" >&2
 $STALE 1000
 "$G" /bin/true
-quiesce # the watchdog's startup reap has cleared all 1,000
+quiesce # the watcher's first reap has cleared all 1,000
 left=$(find "$CLAUDE_GUARD_HOME" -maxdepth 1 -name '*.json' | wc -l)
 [ "$left" -eq 0 ] || echo "bench: warning: $left stale entries not reaped" >&2
 launch reaped1000
 quiesce
 
-# CPU per launch, the whole tree (watchdog included): every process a launch
-# starts is born into a fresh cgroup v2 group, read once the group is empty.
-# watchdog-alone is a watchdog process by itself, for a run that has gone:
-# its start, its look at the registry (the startup reap) and its exit.
+# CPU per launch, the whole tree (watcher included): every process a launch
+# starts is born into a fresh cgroup v2 group, read once the group is empty
+# (the watcher started by the batch's first launch gone, idle). watchdog-alone
+# is a watchdog process by itself (where no watcher can be had, a run still
+# starts one), for a run that has gone: its start, its look at the registry
+# (the startup reap) and its exit.
 echo "bench: CPU per launch (cgroup v2)" >&2
 $STALE 0
 if ! "$BIN/cpu" "$ROUNDS" 100 direct=/bin/true tini="$TINI -s -- /bin/true" guard="$G /bin/true" \

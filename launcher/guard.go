@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/claude-guard/claude-guard/killtree"
@@ -18,7 +19,8 @@ type guard struct {
 	child     killtree.Proc
 	ending    bool // told to end (TERM, HUP, console closed): cleanup ignores --keep-descendants
 	watchMu   sync.Mutex
-	watchdog  killtree.ID      // guarded by watchMu
+	watchdog  killtree.ID      // the run's watchdog or the registry's watcher; guarded by watchMu
+	finishing atomic.Bool      // the run is over: a watcher going away now is no matter
 	subreaper bool             // orphans of the run come back to the guard (Linux only)
 	daemon    *daemonOut       // claude's background daemon, not the run's (nil: not watched here)
 	cg        *killtree.Cgroup // the run's cgroup, nil where it has none
@@ -54,5 +56,6 @@ func (g *guard) end(stopWatch chan<- struct{}, watchdogUp <-chan struct{}, pr *o
 		}
 		<-copied
 	}
+	g.finishing.Store(true)
 	g.rec.finish(g.sweepLater() && !g.keeping())
 }

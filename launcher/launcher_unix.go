@@ -116,7 +116,7 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		close(watchdogUp)
 	} else {
 		go func() {
-			g.startWatchdog()
+			g.watch()
 			close(watchdogUp)
 		}()
 	}

@@ -108,16 +108,24 @@ func (f *fixture) entry() (string, map[string]any) {
 	return strings.TrimSuffix(filepath.Base(m[0]), ".json"), e
 }
 
-// killGuard SIGKILLs the guard, and its watchdog first with both.
+// killGuard SIGKILLs the guard, and with watchdogToo its watcher as well,
+// as pkill -9 -f claude-guard would: the watcher is stopped first, so it
+// neither acts on the guard's death nor dies before it (the guard would
+// register with a new one).
 func (f *fixture) killGuard(g *exec.Cmd, watchdogToo bool) {
+	var ws []int
 	if watchdogToo {
-		for _, w := range f.waitWatchdogs(1) {
-			syscall.Kill(w, syscall.SIGKILL)
-			waitGone(f.t, w)
+		ws = f.waitWatchdogs(1)
+		for _, w := range ws {
+			syscall.Kill(w, syscall.SIGSTOP)
 		}
 	}
 	g.Process.Kill()
 	g.Wait()
+	for _, w := range ws {
+		syscall.Kill(w, syscall.SIGKILL)
+		waitGone(f.t, w)
+	}
 }
 
 // A process that clears its environment and calls setsid right before the

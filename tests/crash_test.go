@@ -29,6 +29,9 @@ func trialProcs(marker, dir string) []int {
 			continue
 		}
 		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline"); strings.HasPrefix(string(cmd), "claude-guard\x00__watcher\x00") {
+			continue // the registry's watcher, started by a trial's guard: not the run's
+		}
 		if strings.Contains("\x00"+string(env), "\x00CG_TRIAL="+marker+"\x00") {
 			out = append(out, pid)
 			seen[pid] = true

@@ -22,6 +22,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A registry's watcher exits this long after its last run: fixtures
+	// end theirs at cleanup, scripts and scenarios leave them to this.
+	os.Setenv("CLAUDE_GUARD_WATCHER_IDLE", "1s")
 	testscript.Main(removeBinDir{m}, map[string]func(){
 		"fakeclaude": func() { os.Exit(fakeClaude()) },
 		"sleeper":    func() { os.Exit(sleeper()) },
@@ -82,6 +85,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv("CLAUDE_GUARD_HOME", filepath.Join(env.WorkDir, "registry"))
+			env.Defer(func() { stopWatchers(filepath.Join(env.WorkDir, "registry")) })
 			env.Setenv("CLAUDE_CONFIG_DIR", filepath.Join(env.WorkDir, "claudecfg"))
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("GUARD", bin)

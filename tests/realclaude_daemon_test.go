@@ -301,20 +301,20 @@ func TestRealClaudeDaemonOutlivesRuns(t *testing.T) {
 	}
 
 	// A later guarded -p run in the same configuration ends; so does the
-	// first run's watchdog. The session, its tool and the daemon stay, for
-	// at least 8 s after the first guard exited.
+	// registry's watcher, once idle (1s here). The session, its tool and the
+	// daemon stay, for at least 8 s after the first guard exited.
 	if out, err := s.guarded("-p", "hello"); err != nil {
 		t.Fatalf("guarded -p: %v %q", err, out)
 	}
 	if !rcWaitFor(t, 10*time.Second, func() bool {
 		for _, pid := range rcFindMarked(s.registry) {
-			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(b, []byte("__watchdog")) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); bytes.Contains(b, []byte("__watchdog")) || bytes.Contains(b, []byte("__watcher")) {
 				return false
 			}
 		}
 		return true
 	}) {
-		t.Error("the runs' watchdogs did not end")
+		t.Error("the registry's watcher did not end")
 	}
 	for time.Since(guardEnded) < 8*time.Second {
 		for what, pid := range map[string]int{"daemon": daemon, "session worker": worker, "session's tool": tool} {

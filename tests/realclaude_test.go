@@ -190,6 +190,7 @@ func claudeEnv(t testing.TB, apiURL string) []string {
 		"LANG=C.UTF-8",
 		"TMPDIR=" + home,
 		"CLAUDE_CONFIG_DIR=" + cfg,
+		"CLAUDE_GUARD_WATCHER_IDLE=1s", // see TestMain
 		"ANTHROPIC_API_KEY=test",
 		"ANTHROPIC_BASE_URL=" + apiURL,
 		// Verified with strace in an empty network namespace (2.1.328):

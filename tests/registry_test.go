@@ -32,12 +32,12 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, home: filepath.Join(base, "registry"), dir: filepath.Join(base, "work")}
 	os.Mkdir(f.dir, 0o755)
 	f.env = append(os.Environ(), "CLAUDE_GUARD_HOME="+f.home, "CLAUDE_CONFIG_DIR="+filepath.Join(base, "claudecfg"))
-	// Detached watchdogs outlive the commands that started them and may
+	// Detached watchers outlive the commands that started them and may
 	// still be writing the registry: the directory is removed after they
 	// are gone (cleanups run last first).
 	t.Cleanup(func() {
-		if !poll(pollLimit, func() bool { return len(f.watchdogs()) == 0 }) {
-			t.Errorf("test timeout: this test's watchdogs %v still running after %v", f.watchdogs(), pollLimit)
+		if !stopWatchers(f.home) {
+			t.Errorf("test timeout: this test's watchers %v still running after %v", f.watchdogs(), pollLimit)
 		}
 	})
 	// A test that failed midway may leave runs behind: they are ended
@@ -175,11 +175,18 @@ func TestRegistryUnderConcurrentRuns(t *testing.T) {
 	if rows := f.ps(); len(rows) != 0 {
 		t.Fatalf("runs left after they ended: %v", rows)
 	}
-	// the watchdogs finish each run's sweep and remove what is left of it
+	// the watcher finishes each run's sweep and removes what is left of it;
+	// only the marker and the watcher's lock stay (its socket goes with it)
 	var names []os.DirEntry
-	if !poll(20*time.Second, func() bool {
+	if !stopWatchers(f.home) || !poll(20*time.Second, func() bool {
 		names, _ = os.ReadDir(f.home)
-		return len(names) == 1 && names[0].Name() == pidfile.MarkerFile
+		var left []string
+		for _, n := range names {
+			if n.Name() != pidfile.MarkerFile && n.Name() != ".watcher.lock" {
+				left = append(left, n.Name())
+			}
+		}
+		return len(left) == 0
 	}) {
 		t.Fatalf("files left in the registry: %v", names)
 	}

@@ -5,6 +5,8 @@ package tests
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -12,8 +14,23 @@ import (
 	"time"
 )
 
-// watchdogs lists the watchdog processes serving this fixture's registry.
+// watchdogs lists the processes watching this fixture's registry: its
+// watcher, and watchdogs of runs that could not reach one.
 func (f *fixture) watchdogs() []int {
+	return append(watchersOf(f.home), watchdogsOf(f.home)...)
+}
+
+// watchersOf lists the watcher processes of registry home (argv
+// claude-guard __watcher HOME).
+func watchersOf(home string) []int {
+	return procsWithArgs("claude-guard\x00__watcher\x00" + home + "\x00")
+}
+
+func watchdogsOf(home string) []int {
+	return procsWithArgs("claude-guard\x00__watchdog\x00" + home + "\x00")
+}
+
+func procsWithArgs(prefix string) []int {
 	var out []int
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -22,11 +39,22 @@ func (f *fixture) watchdogs() []int {
 			continue
 		}
 		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if strings.HasPrefix(string(cmd), "claude-guard\x00__watchdog\x00"+f.home+"\x00") {
+		if strings.HasPrefix(string(cmd), prefix) {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// stopWatchers ends the watchers of registry home (SIGTERM: each finishes
+// the watches under way) and waits until they and any watchdog are gone,
+// so the registry can be removed. Watchers otherwise exit after
+// CLAUDE_GUARD_WATCHER_IDLE without a run (1s in these tests, see TestMain).
+func stopWatchers(home string) bool {
+	for _, pid := range watchersOf(home) {
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	return poll(pollLimit, func() bool { return len(watchersOf(home))+len(watchdogsOf(home)) == 0 })
 }
 
 func (f *fixture) waitWatchdogs(n int) []int {
@@ -38,22 +66,37 @@ func (f *fixture) waitWatchdogs(n int) []int {
 	return w
 }
 
-// Nothing is left of the watchdog when a run ends normally.
-func TestWatchdogLeavesWithTheRun(t *testing.T) {
+// One watcher serves every run of a registry, started by the first guard
+// that finds none; no watchdog process is started per run; once no run is
+// left it exits by itself after its idle time (1s here).
+func TestWatcherServesRunsThenLeaves(t *testing.T) {
 	f := newFixture(t)
-	g := f.guard(helperPath(t, "fakeclaude"), "ready=ready", "waitfile=done")
-	waitPath(t, f.path("ready"))
+	var gs []*exec.Cmd
+	for i := range 3 {
+		gs = append(gs, f.guard(helperPath(t, "fakeclaude"), fmt.Sprintf("ready=ready%d", i), "waitfile=done"))
+	}
+	for i := range 3 {
+		waitPath(t, f.path(fmt.Sprintf("ready%d", i)))
+	}
 	w := f.waitWatchdogs(1)
+	if n := watchdogsOf(f.home); len(n) != 0 {
+		t.Errorf("watchdog processes beside the watcher: %v", n)
+	}
 	f.touch("done")
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
+	for _, g := range gs {
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	waitGone(t, w[0])
+	if _, err := os.Lstat(filepath.Join(f.home, ".watcher.sock")); !os.IsNotExist(err) {
+		t.Errorf("the watcher's socket is left: %v", err)
+	}
 }
 
-// The watchdog's own death loses nothing: the run is reaped by the next
-// launch (its startup reap) once its guard dies too.
-func TestWatchdogDeathLosesNothing(t *testing.T) {
+// The watcher's own death loses nothing: the live run registers with a new
+// watcher at once, which reaps the run when its guard dies in turn.
+func TestWatcherDeathLosesNothing(t *testing.T) {
 	f := newFixture(t)
 	g := f.guard(helperPath(t, "fakeclaude"), "setsid=left", "ready=ready", "block")
 	waitPath(t, f.path("ready"))
@@ -61,18 +104,18 @@ func TestWatchdogDeathLosesNothing(t *testing.T) {
 	w := f.waitWatchdogs(1)
 	syscall.Kill(w[0], syscall.SIGKILL)
 	waitGone(t, w[0])
+	var w2 []int
+	waitUntil(t, "a new watcher", func() bool {
+		w2 = watchersOf(f.home)
+		return len(w2) == 1 && w2[0] != w[0]
+	})
+	left := f.pid("left")
 	g.Process.Kill()
 	g.Wait()
-	left := f.pid("left")
-	if !alive(left) {
-		t.Fatal("reaped with no watchdog and no launch: the test proves nothing")
-	}
-	// the next launch reaps it, off its launch path: its watchdog does,
-	// after that short run has ended
-	if _, stderr, code := f.run("true"); code != 0 {
-		t.Fatalf("launch: exit %d: %s", code, stderr)
-	}
 	waitGone(t, left)
+	if !alive(w2[0]) {
+		t.Error("the new watcher is gone too")
+	}
 }
 
 // reap --older-than also ends live runs older than that; kill --all ends

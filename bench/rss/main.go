@@ -1,11 +1,12 @@
 //go:build linux
 
-// Command rss reports the watchdog's peak resident set (VmHWM) while a
-// guarded run lives: it starts `GUARD sleep SECONDS` on the scratch registry
-// in CLAUDE_GUARD_HOME, finds the watchdog by its argv (claude-guard
-// __watchdog DIR RUNID, the run id from ps --json) and samples
-// /proc/<pid>/status until the run ends. It also says whether the watchdog's
-// startup reap emptied the registry of stale entries while it watched.
+// Command rss reports the peak resident set (VmHWM) of the process watching a
+// guarded run: it starts `GUARD sleep SECONDS` on the scratch registry in
+// CLAUDE_GUARD_HOME, finds the registry's watcher by its argv (claude-guard
+// __watcher DIR; or the run's own watchdog, claude-guard __watchdog DIR
+// RUNID, the run id from ps --json) and samples /proc/<pid>/status until the
+// run ends. It also says whether the watcher's first reap emptied the
+// registry of stale entries while it watched.
 //
 //	rss GUARD SECONDS
 package main
@@ -100,6 +101,9 @@ func watchdog(dir, runID string) int {
 		b, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
 		a := strings.Split(string(b), "\x00")
 		if len(a) >= 4 && a[1] == "__watchdog" && a[2] == dir && a[3] == runID {
+			return pid
+		}
+		if len(a) >= 3 && a[1] == "__watcher" && a[2] == dir {
 			return pid
 		}
 	}

@@ -112,9 +112,11 @@ func fill(reg *pidfile.Registry, n int) error {
 	return nil
 }
 
-// settleWatchdogs waits for the watchdogs of registry dir (argv: claude-guard
-// __watchdog DIR RUNID) to finish their reap, and kills those still there at
-// the deadline. Only processes naming this benchmark's own registry match.
+// settleWatchdogs waits for the watcher and watchdogs of registry dir (argv:
+// claude-guard __watcher DIR, claude-guard __watchdog DIR RUNID) to finish
+// their reap and exit (a watcher exits once idle: CLAUDE_GUARD_WATCHER_IDLE),
+// and kills those still there at the deadline. Only processes naming this
+// benchmark's own registry match.
 func settleWatchdogs(dir string, wait time.Duration) {
 	deadline := time.Now().Add(wait)
 	for {
@@ -146,7 +148,7 @@ func watchdogs(dir string) []int {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if len(args) >= 3 && args[1] == "__watchdog" && args[2] == dir {
+		if len(args) >= 3 && (args[1] == "__watchdog" || args[1] == "__watcher") && args[2] == dir {
 			if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && !isZombie(st) {
 				out = append(out, pid)
 			}

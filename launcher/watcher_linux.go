@@ -1,0 +1,151 @@
+package launcher
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/pidfile"
+)
+
+// watch has the run watched should the guard die: by the registry's
+// watcher, over a connection the guard keeps for its whole life (started
+// here if none listens), or failing that by a watchdog of its own.
+func (g *guard) watch() {
+	reg, runID := g.rec.registry()
+	if reg == nil {
+		return // nothing recorded, nothing to watch
+	}
+	conn, err := g.register(reg, runID)
+	if err != nil {
+		g.startWatchdog()
+		return
+	}
+	go g.stayRegistered(reg, runID, conn)
+}
+
+// stayRegistered waits on the connection; should the watcher go away
+// while the run lives, the run registers with a new one.
+func (g *guard) stayRegistered(reg *pidfile.Registry, runID string, conn *os.File) {
+	for {
+		var b [64]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				break
+			}
+		}
+		conn.Close()
+		if g.finishing.Load() {
+			return
+		}
+		var err error
+		if conn, err = g.register(reg, runID); err != nil {
+			if !g.finishing.Load() {
+				g.startWatchdog()
+			}
+			return
+		}
+	}
+}
+
+// register connects to the watcher and registers the run, starting a
+// watcher when none listens. A watcher started here is the guard's child
+// until the guard exits: g.watchdog names it so the run's record and
+// cleanup leave it alone, as they leave a watchdog.
+func (g *guard) register(reg *pidfile.Registry, runID string) (*os.File, error) {
+	var err error
+	for try := 0; try < 3; try++ {
+		var conn *os.File
+		var p pidfile.Peer
+		if conn, p, err = reg.DialWatcher(); err == nil {
+			if err = handshake(conn, runID); err == nil {
+				if try == 0 {
+					// Not started by this call (by this guard earlier, or
+					// another): the one to leave alone from now on.
+					w, lerr := killtree.Lookup(p.PID)
+					if lerr != nil {
+						w.ID = killtree.ID{PID: p.PID}
+					}
+					g.watchMu.Lock()
+					g.watchdog = w.ID
+					g.watchMu.Unlock()
+				}
+				return conn, nil
+			}
+			conn.Close()
+		}
+		if err = g.startWatcher(reg); err != nil {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// handshake registers run id on conn: "run ID\n", answered "ok\n".
+func handshake(conn *os.File, runID string) error {
+	if _, err := fmt.Fprintf(conn, "run %s\n", runID); err != nil {
+		return err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReaderSize(conn, 16).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "ok\n" {
+		return errors.New("watcher: unexpected answer")
+	}
+	return conn.SetReadDeadline(time.Time{})
+}
+
+// startWatcher starts `claude-guard __watcher DIR` in a session of its own,
+// without run cookies, and returns once it listens (or found another
+// watcher serving, or failed): it closes the pipe it gets as descriptor 3.
+func (g *guard) startWatcher(reg *pidfile.Registry) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	// The lock is held from before the fork until the watcher's identity
+	// is known: exclude waits for it, so the tree recorder never takes the
+	// new watcher for a process of the run.
+	g.watchMu.Lock()
+	pid, _, err := syscall.StartProcess(self, []string{"claude-guard", WatcherCommand, reg.Path()}, &syscall.ProcAttr{
+		Env:   watcherEnv(),
+		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), w.Fd()},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err == nil {
+		id, lerr := killtree.Lookup(pid)
+		if lerr != nil {
+			id.ID = killtree.ID{PID: pid}
+		}
+		g.watchdog = id.ID
+	}
+	g.watchMu.Unlock()
+	null.Close()
+	w.Close()
+	if err != nil {
+		return err
+	}
+	_ = r.SetReadDeadline(time.Now().Add(2 * time.Second))
+	var b [1]byte
+	_, err = r.Read(b[:])
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errors.New("watcher: not listening after 2s")
+	}
+	return nil // EOF: listening, or another serves
+}

@@ -1,0 +1,155 @@
+package pidfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// The watcher's socket is a Unix stream socket in the registry (mode 0700,
+// the caller's own), reached with x/sys alone: the net package would link
+// the guard against libc. Each end checks the other's uid (SO_PEERCRED).
+
+// Peer is the process at the other end of a watcher connection.
+type Peer struct{ PID, UID int }
+
+// sockAddr names the socket; a path too long for sun_path (108 bytes) is
+// reached through /proc/self/fd and a descriptor of the registry. done
+// closes that descriptor once the address has been used.
+func (r *Registry) sockAddr() (addr *unix.SockaddrUnix, done func(), err error) {
+	path := filepath.Join(r.dir, WatcherSocket)
+	if len(path) < 108 {
+		return &unix.SockaddrUnix{Name: path}, func() {}, nil
+	}
+	fd, err := unix.Open(r.dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pidfile: %w", err)
+	}
+	return &unix.SockaddrUnix{Name: "/proc/self/fd/" + strconv.Itoa(fd) + "/" + WatcherSocket}, func() { unix.Close(fd) }, nil
+}
+
+func newSocket() (int, error) {
+	return unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+}
+
+// peer reads the credentials of the other end, and refuses another user's.
+func peer(fd int) (Peer, error) {
+	u, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil {
+		return Peer{}, err
+	}
+	if int(u.Uid) != os.Geteuid() {
+		return Peer{}, fmt.Errorf("pidfile: watcher socket: peer of uid %d", u.Uid)
+	}
+	return Peer{PID: int(u.Pid), UID: int(u.Uid)}, nil
+}
+
+// WatcherListener is the watcher's listening socket.
+type WatcherListener struct {
+	f    *os.File
+	r    *Registry
+	stat unix.Stat_t // the socket file, removed on Close only if still this one
+}
+
+// ListenWatcher binds the registry's watcher socket. The caller holds
+// LockWatcher: a socket file found there is a dead watcher's, and goes.
+func (r *Registry) ListenWatcher() (*WatcherListener, error) {
+	addr, done, err := r.sockAddr()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	path := filepath.Join(r.dir, WatcherSocket)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return nil, &BadFileError{Path: path, Err: errors.New("not a socket")}
+	}
+	_ = os.Remove(path)
+	fd, err := newSocket()
+	if err != nil {
+		return nil, fmt.Errorf("pidfile: watcher socket: %w", err)
+	}
+	l := &WatcherListener{r: r}
+	if err = unix.Bind(fd, addr); err == nil {
+		err = unix.Listen(fd, 128)
+	}
+	if err == nil {
+		err = unix.Lstat(path, &l.stat)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("pidfile: watcher socket: %w", err)
+	}
+	l.f = os.NewFile(uintptr(fd), path)
+	return l, nil
+}
+
+// Accept waits for the next guard. It fails once the listener is closed.
+func (l *WatcherListener) Accept() (*os.File, Peer, error) {
+	rc, err := l.f.SyscallConn()
+	if err != nil {
+		return nil, Peer{}, err
+	}
+	for {
+		var nfd int
+		var aerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+			return !errors.Is(aerr, unix.EAGAIN)
+		}); err != nil {
+			return nil, Peer{}, err
+		}
+		if errors.Is(aerr, unix.EINTR) || errors.Is(aerr, unix.ECONNABORTED) {
+			continue
+		}
+		if aerr != nil {
+			return nil, Peer{}, aerr
+		}
+		p, err := peer(nfd)
+		if err != nil {
+			unix.Close(nfd)
+			continue // another user's process: not served
+		}
+		return os.NewFile(uintptr(nfd), "watcher connection"), p, nil
+	}
+}
+
+// Close stops listening and removes the socket file, if it is still this
+// listener's.
+func (l *WatcherListener) Close() error {
+	var st unix.Stat_t
+	path := filepath.Join(l.r.dir, WatcherSocket)
+	if unix.Lstat(path, &st) == nil && st.Ino == l.stat.Ino && st.Dev == l.stat.Dev {
+		_ = os.Remove(path)
+	}
+	return l.f.Close()
+}
+
+// DialWatcher connects to the registry's watcher and returns the
+// connection and the watcher's pid. An error: no watcher listens.
+func (r *Registry) DialWatcher() (*os.File, Peer, error) {
+	addr, done, err := r.sockAddr()
+	if err != nil {
+		return nil, Peer{}, err
+	}
+	defer done()
+	fd, err := newSocket()
+	if err != nil {
+		return nil, Peer{}, fmt.Errorf("pidfile: watcher socket: %w", err)
+	}
+	// A connect to a listening Unix socket completes at once, or fails
+	// with EAGAIN when its backlog is full: no watcher to be had now.
+	if err := unix.Connect(fd, addr); err != nil {
+		unix.Close(fd)
+		return nil, Peer{}, err
+	}
+	p, err := peer(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, Peer{}, err
+	}
+	return os.NewFile(uintptr(fd), "watcher connection"), p, nil
+}

@@ -1,0 +1,60 @@
+package pidfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The watcher's socket works at any registry path: one too long for
+// sun_path (108 bytes) is reached through /proc/self/fd. Each end learns
+// the other's pid, and Close removes the socket file.
+func TestWatcherSocket(t *testing.T) {
+	for _, long := range []bool{false, true} {
+		dir := t.TempDir()
+		if long {
+			dir = filepath.Join(dir, strings.Repeat("d", 60), strings.Repeat("e", 60))
+		}
+		reg, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := reg.DialWatcher(); err == nil {
+			t.Fatal("dialled a watcher before any listened")
+		}
+		ln, err := reg.ListenWatcher()
+		if err != nil {
+			t.Fatalf("long=%v: %v", long, err)
+		}
+		conn, p, err := reg.DialWatcher()
+		if err != nil {
+			t.Fatalf("long=%v: dial: %v", long, err)
+		}
+		sc, sp, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.PID != os.Getpid() || sp.PID != os.Getpid() {
+			t.Errorf("peers %d and %d, want %d", p.PID, sp.PID, os.Getpid())
+		}
+		if _, err := conn.Write([]byte("run x\n")); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 6)
+		if n, err := sc.Read(b); err != nil || string(b[:n]) != "run x\n" {
+			t.Errorf("read %q, %v", b[:n], err)
+		}
+		conn.Close()
+		sc.Close()
+		if err := ln.Close(); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Lstat(filepath.Join(dir, WatcherSocket)); !os.IsNotExist(err) {
+			t.Errorf("socket left after Close: %v", err)
+		}
+		if !Ours(WatcherSocket) || !Ours(watcherLock) {
+			t.Error("the watcher's files are not the registry's own names")
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package reaper
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/claude-guard/claude-guard/killtree"
+	"github.com/claude-guard/claude-guard/pidfile"
+)
+
+// WatcherIdle is how long the watcher serves no run before it exits.
+const WatcherIdle = 10 * time.Second
+
+// Serve is the registry's watcher: one process per registry serving every
+// guard, in place of a watchdog process per run (Linux). A guard connects to
+// the registry's socket, sends "run RUNID", gets "ok", and keeps the
+// connection for its whole life; the kernel closes it when the guard exits,
+// SIGKILL included, and that end is the watcher's cue to do what a
+// watchdog did: take the run's lock once the guard lets go of it, then reap
+// what a dead guard left or sweep for a clean run's cookie (shared with the
+// runs that end about then). Once a StartupDelay, while runs come and go,
+// it reaps stale runs of earlier crashes (a guard killed before it could
+// register included). It exits after idle without a run, or on SIGTERM; a
+// guard whose watcher went away registers with a new one.
+//
+// ready, when not nil, is closed once the watcher listens, or has found
+// another watcher serving (then it returns at once), or has failed.
+func Serve(reg *pidfile.Registry, grace, idle time.Duration, ready *os.File) error {
+	debug.SetGCPercent(25) // see Watchdog
+	closeReady := func() {
+		if ready != nil {
+			ready.Close()
+			ready = nil
+		}
+	}
+	defer closeReady()
+	lock, err := reg.LockWatcher()
+	if errors.Is(err, pidfile.ErrLive) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	ln, err := reg.ListenWatcher()
+	if err != nil {
+		return err
+	}
+	closeReady()
+	w := &watcher{reg: reg, grace: grace, ln: ln, events: make(chan event, 64), conns: map[*os.File]bool{}}
+	return w.serve(idle)
+}
+
+type watcher struct {
+	reg    *pidfile.Registry
+	grace  time.Duration
+	ln     *pidfile.WatcherListener
+	events chan event
+	wg     sync.WaitGroup // watches under way
+
+	mu      sync.Mutex
+	conns   map[*os.File]bool // registered guards' connections
+	closing bool
+}
+
+type event int
+
+const (
+	registered   event = iota // a guard registered its run
+	ended                     // a registered guard's connection ended, its watch is done
+	unregistered              // a connection ended before registering a run
+)
+
+func (w *watcher) serve(idle time.Duration) error {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go w.accept()
+	runs := 0
+	reapDue := true // a new watcher's first reap: whatever crashed before it
+	tick := time.NewTicker(StartupDelay)
+	defer tick.Stop()
+	idleTimer := time.NewTimer(idle)
+	defer idleTimer.Stop()
+	for {
+		select {
+		case ev := <-w.events:
+			switch ev {
+			case registered:
+				runs++
+				reapDue = true
+			case ended:
+				runs--
+			case unregistered:
+				reapDue = true
+			}
+			idleTimer.Stop()
+			if runs == 0 {
+				idleTimer.Reset(idle)
+			}
+		case <-tick.C:
+			if _, err := os.Stat(w.reg.Path()); err != nil {
+				return w.close() // the registry is gone: nothing to serve
+			}
+			if reapDue {
+				reapDue = false
+				StartupReap(w.reg, min(w.grace, WatchdogGrace))
+			}
+		case <-idleTimer.C:
+			if runs == 0 {
+				return w.close()
+			}
+		case <-term:
+			return w.close()
+		}
+	}
+}
+
+// close stops taking guards and waits for the watches under way. The
+// connections of guards still running are closed: each registers again,
+// with a new watcher.
+func (w *watcher) close() error {
+	w.mu.Lock()
+	w.closing = true
+	for c := range w.conns {
+		c.Close()
+	}
+	w.mu.Unlock()
+	err := w.ln.Close()
+	done := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case <-w.events:
+		case <-done:
+			return err
+		}
+	}
+}
+
+func (w *watcher) accept() {
+	for {
+		conn, p, err := w.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		go w.serveGuard(conn, p)
+	}
+}
+
+// serveGuard takes one guard's registration, then waits for its end.
+func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReaderSize(conn, 128).ReadString('\n')
+	id, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "run ")
+	if err != nil || !ok || !pidfile.ValidRunID(id) {
+		w.events <- unregistered
+		return
+	}
+	known := pidfile.Entry{RunID: id, GuardPID: p.PID}
+	if g, err := killtree.Lookup(p.PID); err == nil {
+		known.GuardStart = g.Start
+	}
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return
+	}
+	w.conns[conn] = true
+	w.wg.Add(1)
+	w.mu.Unlock()
+	defer w.wg.Done()
+	w.events <- registered
+	if _, err := conn.Write([]byte("ok\n")); err == nil {
+		_ = conn.SetReadDeadline(time.Time{})
+		var b [64]byte
+		for {
+			if _, err := conn.Read(b[:]); err != nil {
+				break // the guard's end, whatever it was
+			}
+		}
+	}
+	w.mu.Lock()
+	delete(w.conns, conn)
+	closing := w.closing
+	w.mu.Unlock()
+	if !closing {
+		// Not a watcher going away: the guard's end, clean or not.
+		_, _ = watch(w.reg, id, w.grace, known)
+	}
+	w.events <- ended
+}
