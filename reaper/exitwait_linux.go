@@ -2,6 +2,7 @@ package reaper
 
 import (
 	"errors"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,18 +12,21 @@ import (
 
 // exitWaiter waits for a process that is not our child to exit: on a pidfd,
 // which becomes readable when it does (Linux ≥ 5.3), so the wait costs no CPU.
+// The pidfd is non-blocking and waited on through the Go runtime's poller:
+// a wait blocked in poll(2) would hold one of the few Ps of a watcher that
+// serves many runs until the runtime's monitor took it back (up to 10 ms).
 type exitWaiter struct {
 	id killtree.ID
-	fd int
+	f  *os.File
 }
 
 func newExitWaiter(id killtree.ID) *exitWaiter {
-	w := &exitWaiter{id: id, fd: -1}
+	w := &exitWaiter{id: id}
 	if fd, err := unix.PidfdOpen(id.PID, 0); err == nil {
-		w.fd = fd
-		if !killtree.Alive(id) { // the pid was reused before the open
+		if !killtree.Alive(id) || unix.SetNonblock(fd, true) != nil { // the pid was reused before the open
 			unix.Close(fd)
-			w.fd = -1
+		} else {
+			w.f = os.NewFile(uintptr(fd), "pidfd")
 		}
 	}
 	return w
@@ -30,24 +34,27 @@ func newExitWaiter(id killtree.ID) *exitWaiter {
 
 // wait reports whether the process has exited, waiting up to d.
 func (w *exitWaiter) wait(d time.Duration) bool {
-	if w.fd < 0 {
+	if w.f == nil {
 		return waitPolling(w.id, d)
 	}
-	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
-	for deadline := time.Now().Add(d); ; {
-		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0)/time.Millisecond))
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case err != nil:
-			return waitPolling(w.id, d)
-		}
-		return n > 0 || !killtree.Alive(w.id)
+	rc, err := w.f.SyscallConn()
+	if err != nil || w.f.SetReadDeadline(time.Now().Add(d)) != nil {
+		return waitPolling(w.id, d)
 	}
+	exited := false
+	err = rc.Read(func(fd uintptr) bool {
+		n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+		exited = n > 0
+		return exited
+	})
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return waitPolling(w.id, d)
+	}
+	return exited || !killtree.Alive(w.id)
 }
 
 func (w *exitWaiter) close() {
-	if w.fd >= 0 {
-		unix.Close(w.fd)
+	if w.f != nil {
+		w.f.Close()
 	}
 }

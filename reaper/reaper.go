@@ -401,11 +401,16 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 		}
 		// Side by side: a run whose processes wait out the grace period
 		// must not hold up the others, whose locks this reap now holds.
+		// At most startupParallel at once: each reap's goroutine grows a
+		// stack of its own, and a watcher's memory is to stay small.
 		var wg sync.WaitGroup
 		var mu sync.Mutex
+		sem := make(chan struct{}, startupParallel)
 		for _, h := range held {
 			wg.Add(1)
+			sem <- struct{}{}
 			go func() {
+				defer func() { <-sem }()
 				defer wg.Done()
 				if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{}); err != nil && !errors.Is(err, pidfile.ErrGone) {
 					mu.Lock()
@@ -423,8 +428,12 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 	return errs
 }
 
-// startupBatch is how many runs a startup reap holds at once.
-const startupBatch = 128
+// startupBatch is how many runs a startup reap holds at once, and
+// startupParallel how many of them it reaps side by side.
+const (
+	startupBatch    = 128
+	startupParallel = 16
+)
 
 // Watch is the watchdog of run id: it blocks until the run's guard lets go of
 // its lock. A guard that ended cleanly has removed its files by then, or its

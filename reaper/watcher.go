@@ -54,7 +54,9 @@ func Serve(reg *pidfile.Registry, grace, idle time.Duration, ready *os.File) err
 		return err
 	}
 	closeReady()
-	w := &watcher{reg: reg, grace: grace, ln: ln, events: make(chan event, 64), conns: map[*os.File]bool{}}
+	w := &watcher{reg: reg, grace: grace, ln: ln, events: make(chan event, 64), conns: map[*os.File]bool{},
+		sweep: make(chan struct{}, 1), swept: make(chan struct{})}
+	go w.sweeper()
 	return w.serve(idle)
 }
 
@@ -64,6 +66,8 @@ type watcher struct {
 	ln     *pidfile.WatcherListener
 	events chan event
 	wg     sync.WaitGroup // watches under way
+	sweep  chan struct{}  // a clean run's cookie is to be swept
+	swept  chan struct{}  // closed when the sweeper is done
 
 	mu      sync.Mutex
 	conns   map[*os.File]bool // registered guards' connections
@@ -122,9 +126,9 @@ func (w *watcher) serve(idle time.Duration) error {
 	}
 }
 
-// close stops taking guards and waits for the watches under way. The
-// connections of guards still running are closed: each registers again,
-// with a new watcher.
+// close stops taking guards and waits for the watches under way and the
+// sweep they asked for. The connections of guards still running are
+// closed: each registers again, with a new watcher.
 func (w *watcher) close() error {
 	w.mu.Lock()
 	w.closing = true
@@ -136,6 +140,8 @@ func (w *watcher) close() error {
 	done := make(chan struct{})
 	go func() {
 		w.wg.Wait()
+		close(w.sweep) // no watch is left to ask for one
+		<-w.swept
 		close(done)
 	}()
 	for {
@@ -196,7 +202,52 @@ func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
 	w.mu.Unlock()
 	if !closing {
 		// Not a watcher going away: the guard's end, clean or not.
-		_, _ = watch(w.reg, id, w.grace, known)
+		w.runEnded(id, known)
 	}
 	w.events <- ended
+}
+
+// runEnded does what a watchdog did at its run's end (see watch), without
+// blocking an OS thread on a lock: the guard's lock is taken once the guard
+// has exited (waited for on a pidfd, through the runtime's poller). A run
+// whose entry is gone ended cleanly and has its cookie swept, with the runs
+// ending about then; one whose entry is still there lost its guard, and is
+// reaped now.
+func (w *watcher) runEnded(id string, known pidfile.Entry) {
+	h, err := w.reg.TryLock(id)
+	if errors.Is(err, pidfile.ErrLive) && known.GuardPID > 0 {
+		waitExit(killtree.ID{PID: known.GuardPID, Start: known.GuardStart}, 2*time.Second)
+		h, err = w.reg.TryLock(id)
+	}
+	if errors.Is(err, pidfile.ErrLive) {
+		h, err = w.reg.WaitLock(id) // held by a reap or kill now: its turn first
+	}
+	if err != nil {
+		return // gone: reaped or removed by someone else
+	}
+	if _, rerr := w.reg.Read(id); errors.Is(rerr, pidfile.ErrGone) {
+		h.Close()
+		select {
+		case w.sweep <- struct{}{}:
+		default: // a sweep is due already, and will find this run too
+		}
+		return
+	}
+	_, _ = reapLocked(w.reg, h, min(w.grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, known)
+}
+
+// sweeper sweeps for the cookies of runs that ended cleanly: sweepWindow
+// after the first of them, all that ended meanwhile in one scan (the
+// startup reap takes every run whose lock is free), under the registry's
+// sweep lock.
+func (w *watcher) sweeper() {
+	defer close(w.swept)
+	for range w.sweep {
+		time.Sleep(sweepWindow)
+		release, err := w.reg.SweepLock()
+		StartupReap(w.reg, min(w.grace, WatchdogGrace))
+		if err == nil {
+			release()
+		}
+	}
 }
