@@ -4,6 +4,7 @@ package tests
 
 import (
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,5 +149,53 @@ func TestReapOlderThanAndKillAll(t *testing.T) {
 	young.Wait()
 	if rows := f.ps(); len(rows) != 0 {
 		t.Fatalf("left: %v", rows)
+	}
+}
+
+// The watcher killed at random moments while guards register, run and die:
+// every run whose guard is SIGKILLed is still ended within 2 s, by the
+// watcher the guard re-registered with, or (guard and watcher dead within
+// moments of each other, as pkill -9 would) by the next watcher's first
+// reap, while launches go on beside. 20 trials.
+func TestWatcherCrashTrials(t *testing.T) {
+	f := newFixture(t)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("seed %d", seed)
+	stop := make(chan struct{})
+	churned := make(chan struct{})
+	go func() { // short runs register and end all along
+		defer close(churned)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.run("true")
+		}
+	}()
+	defer func() { close(stop); <-churned }()
+	for i := range 20 {
+		left, ready := fmt.Sprintf("left%d", i), fmt.Sprintf("ready%d", i)
+		g := f.guard(helperPath(t, "fakeclaude"), "setsid="+left, "ready="+ready, "block")
+		waitPath(t, f.path(ready))
+		waitPath(t, f.path(left))
+		if rng.Intn(2) == 0 {
+			for _, w := range watchersOf(f.home) {
+				syscall.Kill(w, syscall.SIGKILL)
+			}
+			// the guard dies now, or once it may have registered again
+			if d := rng.Intn(3); d > 0 {
+				time.Sleep(time.Duration(d) * 5 * time.Millisecond) // a random moment, not a wait for an event
+			}
+		}
+		pid := f.pid(left)
+		g.Process.Kill()
+		g.Wait()
+		killed := time.Now()
+		if !poll(2*time.Second, func() bool { return !alive(pid) }) {
+			t.Fatalf("trial %d: the run's process %d left %v after its guard died", i, pid, time.Since(killed))
+		}
 	}
 }
