@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -188,6 +189,14 @@ func writeDoctorText(w io.Writer, r doctorReport) {
 	}
 	fmt.Fprintf(w, "  runs         %d running, %d stale, %s\n", g.Running, g.Stale, plural(g.Quarantined, "quarantined file", "quarantined files"))
 	fmt.Fprintf(w, "  audit log    %s (%d bytes)\n", g.AuditLog, g.AuditBytes)
+	switch {
+	case g.Watcher != 0:
+		fmt.Fprintf(w, "  watcher      pid %d\n", g.Watcher)
+	case runtime.GOOS == "linux":
+		fmt.Fprintf(w, "  watcher      none now (the next run starts one)\n")
+	default:
+		fmt.Fprintf(w, "  watcher      none on %s (each run has a watchdog of its own)\n", runtime.GOOS)
+	}
 	fmt.Fprintln(w, "containment")
 	for _, m := range r.Containment {
 		mark := "no "

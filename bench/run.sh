@@ -183,11 +183,11 @@ $STALE 0
 # --- launch-path profile (evidence for the analysis) -----------------------
 if [ "$ONLY" != launch ]; then
 echo "bench: launch profile" >&2
-strace -f -c -o "$RES/profile-strace-c.txt" "$G" --no-watchdog /bin/true
+strace -f -c -o "$RES/profile-strace-c.txt" "$G" /bin/true
 strace -f -c -o "$RES/profile-strace-c-stream100m.txt" env BENCH_BYTES=$((100 << 20)) "$G" "$P" --output-format stream-json >/dev/null
-GODEBUG=inittrace=1 "$G" --no-watchdog /bin/true 2>"$RES/profile-inittrace.txt"
+GODEBUG=inittrace=1 "$G" /bin/true 2>"$RES/profile-inittrace.txt"
 if command -v perf >/dev/null && perf record -q -o "$WORK/perf.data" -F 10000 -g -- \
-	sh -c "for i in \$(seq 200); do $G --no-watchdog /bin/true; done" >/dev/null 2>&1; then
+	sh -c "for i in \$(seq 200); do $G /bin/true; done" >/dev/null 2>&1; then
 	perf report -i "$WORK/perf.data" --comm claude-guard --children --sort symbol --stdio -g none 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | grep -E 'main\.|claude-guard|urfave|regexp|runtime\.(main|rt0_go|schedinit|doInit1)' |
 		sed -E 's/ +- +- *$//; s/ +$//' | head -40 >"$RES/profile-perf.txt" || true

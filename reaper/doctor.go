@@ -42,6 +42,10 @@ type RegistryReport struct {
 	Newer      int    `json:"newer"`
 	AuditLog   string `json:"audit_log"`
 	AuditBytes int64  `json:"audit_bytes"`
+	// Watcher is the pid of the registry's watcher, 0 when none serves it
+	// now (the next run starts one; where there can be none, each run has
+	// a watchdog of its own).
+	Watcher int `json:"watcher"`
 }
 
 // Mechanism is one way of containing a run, and whether this system has it.
@@ -119,6 +123,10 @@ func (r *Report) checkRegistry() *pidfile.Registry {
 	}
 	if ai, err := os.Lstat(r.Registry.AuditLog); err == nil {
 		r.Registry.AuditBytes = ai.Size()
+	}
+	if conn, p, err := reg.DialWatcher(); err == nil {
+		conn.Close() // registers nothing: the watcher only takes a look for stale runs
+		r.Registry.Watcher = p.PID
 	}
 	return reg
 }

@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -82,6 +83,12 @@ func TestWatcherServesRunsThenLeaves(t *testing.T) {
 	w := f.waitWatchdogs(1)
 	if n := watchdogsOf(f.home); len(n) != 0 {
 		t.Errorf("watchdog processes beside the watcher: %v", n)
+	}
+	// doctor names it
+	out, _, _ := f.run("doctor", "--json")
+	var rep struct{ Registry struct{ Watcher int } }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Registry.Watcher != w[0] {
+		t.Errorf("doctor --json: watcher %d, want %d (%v)", rep.Registry.Watcher, w[0], err)
 	}
 	f.touch("done")
 	for _, g := range gs {
