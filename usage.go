@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 )
@@ -35,9 +36,14 @@ func commandPath(app *cli.App, args []string) string {
 	return "claude-guard"
 }
 
+// Compiled on first use: a launch must not pay for them.
 var (
-	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -(\S+)$`)
-	invalidValue  = regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): `)
+	undefinedFlag = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^flag provided but not defined: -(\S+)$`)
+	})
+	invalidValue = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): `)
+	})
 )
 
 // rephrase turns the flag package's messages into ones that use the
@@ -56,10 +62,10 @@ func rephrase(err error, app *cli.App, args []string) error {
 		return "--" + name
 	}
 	msg := err.Error()
-	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
+	if m := undefinedFlag().FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("flag provided but not defined: %s", typed(m[1]))
 	}
-	if m := invalidValue.FindStringSubmatch(msg); m != nil {
+	if m := invalidValue().FindStringSubmatch(msg); m != nil {
 		switch lookupFlag(app, m[2]).(type) {
 		case *cli.DurationFlag:
 			return fmt.Errorf("%s %s: %s", typed(m[2]), m[1], durationHint(m[1]))

@@ -179,7 +179,7 @@ func (d *Daemon) readSessions() {
 				v, ok = args[i+1], true
 			}
 			if ok {
-				for _, id := range uuidRE.FindAllString(v, -1) {
+				for _, id := range uuidRE().FindAllString(v, -1) {
 					if byID[id] == nil {
 						d.Sessions = append(d.Sessions, pidfile.Session{ID: id, State: "handed over"})
 						byID[id] = &d.Sessions[len(d.Sessions)-1]
@@ -194,7 +194,10 @@ func (d *Daemon) readSessions() {
 	}
 }
 
-var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+// uuidRE is compiled on first use, not at every start of every guard.
+var uuidRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+})
 
 // daemonMembers is what is left of a daemon entry: the daemon's tree while
 // the recorded daemon runs, and whatever of the recorded tree still runs,
