@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"sort"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -41,8 +42,12 @@ type Proc struct {
 }
 
 // BootID returns an identifier of the current boot. Start ticks compared
-// across boots mean nothing.
-func BootID() (string, error) { return bootID() }
+// across boots mean nothing. It is read once per process: a boot's id does
+// not change while the process lives (the watcher asks for it on every
+// scan).
+func BootID() (string, error) { return bootIDOnce() }
+
+var bootIDOnce = sync.OnceValues(bootID)
 
 // Lookup returns what the system says about pid, or ErrGone.
 func Lookup(pid int) (Proc, error) { return lookup(pid) }

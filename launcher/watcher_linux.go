@@ -1,7 +1,6 @@
 package launcher
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -62,7 +61,7 @@ func (g *guard) register(reg *pidfile.Registry, runID string) (*os.File, error) 
 		var conn *os.File
 		var p pidfile.Peer
 		if conn, p, err = reg.DialWatcher(); err == nil {
-			if err = handshake(conn, runID); err == nil {
+			if err = announce(conn, runID, g.rec.snapshot().GuardStart); err == nil {
 				if try == 0 {
 					// Not started by this call (by this guard earlier, or
 					// another): the one to leave alone from now on.
@@ -85,20 +84,13 @@ func (g *guard) register(reg *pidfile.Registry, runID string) (*os.File, error) 
 	return nil, err
 }
 
-// handshake registers run id on conn: "run ID\n", answered "ok\n".
-func handshake(conn *os.File, runID string) error {
-	if _, err := fmt.Fprintf(conn, "run %s\n", runID); err != nil {
-		return err
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReaderSize(conn, 16).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line != "ok\n" {
-		return errors.New("watcher: unexpected answer")
-	}
-	return conn.SetReadDeadline(time.Time{})
+// announce registers run id on conn: "run ID GUARDSTART\n" (the guard's
+// start ticks, so the watcher need not look it up). Nothing is answered:
+// should the watcher not take the run after all (it was leaving), it closes
+// the connection, and the guard registers again on meeting its end.
+func announce(conn *os.File, runID string, start uint64) error {
+	_, err := fmt.Fprintf(conn, "run %s %d\n", runID, start)
+	return err
 }
 
 // startWatcher starts `claude-guard __watcher DIR` in a session of its own,

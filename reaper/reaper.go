@@ -376,6 +376,15 @@ func ReapStale(reg *pidfile.Registry, grace time.Duration, dryRun bool) ([]Resul
 // reads and reaps only those, with one snapshot of the process table per
 // batch, taken after their guards were seen gone.
 func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
+	return startupReap(reg, grace, nil)
+}
+
+// startupReap is StartupReap, told the guards of some runs (the watcher
+// knows those of the runs it saw end). A batch made only of such runs reads
+// the environments only of processes started since the oldest of their
+// guards: nothing older can carry their cookies. Back to back, that is a
+// few processes instead of every process of the user.
+func startupReap(reg *pidfile.Registry, grace time.Duration, known map[string]pidfile.Entry) []error {
 	var errs []error
 	err := reg.EachLock(startupBatch, func(ids []string) bool {
 		var held []*pidfile.Handle
@@ -391,7 +400,7 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 		if len(held) == 0 {
 			return true
 		}
-		snap, err := TakeSnapshot()
+		snap, err := take(since(held, known))
 		if err != nil {
 			for _, h := range held {
 				h.Close()
@@ -412,7 +421,7 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 			go func() {
 				defer func() { <-sem }()
 				defer wg.Done()
-				if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, pidfile.Entry{}); err != nil && !errors.Is(err, pidfile.ErrGone) {
+				if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, known[h.ID()]); err != nil && !errors.Is(err, pidfile.ErrGone) {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -426,6 +435,26 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 		errs = append(errs, err)
 	}
 	return errs
+}
+
+// since is the start (in ticks of this boot) of the oldest guard of the
+// held runs, or 0 when one of them is not known, or known from another boot.
+func since(held []*pidfile.Handle, known map[string]pidfile.Entry) uint64 {
+	boot, err := killtree.BootID()
+	if err != nil {
+		return 0
+	}
+	var oldest uint64
+	for _, h := range held {
+		e, ok := known[h.ID()]
+		if !ok || e.GuardStart == 0 || e.BootID != boot {
+			return 0
+		}
+		if oldest == 0 || e.GuardStart < oldest {
+			oldest = e.GuardStart
+		}
+	}
+	return oldest
 }
 
 // startupBatch is how many runs a startup reap holds at once, and

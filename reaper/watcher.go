@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +21,7 @@ const WatcherIdle = 10 * time.Second
 
 // Serve is the registry's watcher: one process per registry serving every
 // guard, in place of a watchdog process per run (Linux). A guard connects to
-// the registry's socket, sends "run RUNID", gets "ok", and keeps the
+// the registry's socket, sends "run RUNID GUARDSTART" and keeps the
 // connection for its whole life; the kernel closes it when the guard exits,
 // SIGKILL included, and that end is the watcher's cue to do what a
 // watchdog did: take the run's lock once the guard lets go of it, then reap
@@ -54,7 +55,7 @@ func Serve(reg *pidfile.Registry, grace, idle time.Duration, ready *os.File) err
 		return err
 	}
 	closeReady()
-	w := &watcher{reg: reg, grace: grace, ln: ln, events: make(chan event, 64), conns: map[*os.File]bool{},
+	w := &watcher{reg: reg, grace: grace, ln: ln, events: make(chan event, 64), conns: map[*os.File]bool{}, toSweep: map[string]pidfile.Entry{},
 		sweep: make(chan struct{}, 1), swept: make(chan struct{})}
 	go w.sweeper()
 	return w.serve(idle)
@@ -72,6 +73,7 @@ type watcher struct {
 	mu      sync.Mutex
 	conns   map[*os.File]bool // registered guards' connections
 	closing bool
+	toSweep map[string]pidfile.Entry // runs ended cleanly, with their guards, for the sweeper
 }
 
 type event int
@@ -168,14 +170,23 @@ func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReaderSize(conn, 128).ReadString('\n')
-	id, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "run ")
-	if err != nil || !ok || !pidfile.ValidRunID(id) {
+	f := strings.Fields(line)
+	if err != nil || len(f) < 2 || f[0] != "run" || !pidfile.ValidRunID(f[1]) {
 		w.events <- unregistered
 		return
 	}
+	id := f[1]
 	known := pidfile.Entry{RunID: id, GuardPID: p.PID}
-	if g, err := killtree.Lookup(p.PID); err == nil {
-		known.GuardStart = g.Start
+	known.BootID, _ = killtree.BootID()
+	// The guard's start ticks, as it says them (they only narrow a wait and
+	// a scan; a wrong value costs a full scan, never a wrong kill), or read.
+	if len(f) > 2 {
+		known.GuardStart, _ = strconv.ParseUint(f[2], 10, 64)
+	}
+	if known.GuardStart == 0 {
+		if g, err := killtree.Lookup(p.PID); err == nil {
+			known.GuardStart = g.Start
+		}
 	}
 	w.mu.Lock()
 	if w.closing {
@@ -187,13 +198,11 @@ func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
 	w.mu.Unlock()
 	defer w.wg.Done()
 	w.events <- registered
-	if _, err := conn.Write([]byte("ok\n")); err == nil {
-		_ = conn.SetReadDeadline(time.Time{})
-		var b [64]byte
-		for {
-			if _, err := conn.Read(b[:]); err != nil {
-				break // the guard's end, whatever it was
-			}
+	_ = conn.SetReadDeadline(time.Time{})
+	var b [64]byte
+	for {
+		if _, err := conn.Read(b[:]); err != nil {
+			break // the guard's end, whatever it was
 		}
 	}
 	w.mu.Lock()
@@ -227,6 +236,9 @@ func (w *watcher) runEnded(id string, known pidfile.Entry) {
 	}
 	if _, rerr := w.reg.Read(id); errors.Is(rerr, pidfile.ErrGone) {
 		h.Close()
+		w.mu.Lock()
+		w.toSweep[id] = known
+		w.mu.Unlock()
 		select {
 		case w.sweep <- struct{}{}:
 		default: // a sweep is due already, and will find this run too
@@ -245,7 +257,11 @@ func (w *watcher) sweeper() {
 	for range w.sweep {
 		time.Sleep(sweepWindow)
 		release, err := w.reg.SweepLock()
-		StartupReap(w.reg, min(w.grace, WatchdogGrace))
+		w.mu.Lock()
+		known := w.toSweep
+		w.toSweep = map[string]pidfile.Entry{}
+		w.mu.Unlock()
+		startupReap(w.reg, min(w.grace, WatchdogGrace), known)
 		if err == nil {
 			release()
 		}

@@ -87,7 +87,7 @@ func main() {
 	var cpu map[string]any
 	if loadOpt(filepath.Join(res, "cpu.json"), &cpu) && cpu["direct"] != nil {
 		us := func(k string) float64 { m, _ := cpu[k].(map[string]any); return num(m["cpu_usec"]) }
-		for _, c := range []struct{ name, label string }{{"guard", "guard (+ watchdog)"}, {"guard-no-watchdog", "guard --no-watchdog"}} {
+		for _, c := range []struct{ name, label string }{{"guard", "guard (+ its share of the watcher)"}, {"guard-no-watchdog", "guard --no-watchdog"}} {
 			r := (us(c.name) - us("direct")) / (us("tini") - us("direct"))
 			row("CPU per launch back to back, whole tree (cgroup v2): "+c.label,
 				fmt.Sprintf("direct %.0f µs, tini -s %.0f µs", us("direct"), us("tini")),
@@ -103,7 +103,7 @@ func main() {
 		}
 		if m, ok := cpu["watchdog-alone"].(map[string]any); ok {
 			w := num(m["cpu_usec"])
-			row("CPU of one watchdog process by itself (start, startup reap of an empty registry, exit)",
+			row("CPU of one watchdog process by itself, where a run still starts one (start, startup reap of an empty registry, exit)",
 				fmt.Sprintf("direct /bin/true %.0f µs", us("direct")), fmt.Sprintf("%.0f µs", w),
 				fmt.Sprintf("%.0f%% of a guarded launch", 100*w/us("guard")), "reported", true)
 		}
@@ -141,14 +141,14 @@ func main() {
 	g := num(rss["guard_stream_maxrss_kib"])
 	row("peak RSS of the guard, streaming 100 MiB of stream-json", "producer alone "+mib(num(rss["producer_direct_maxrss_kib"])),
 		mib(g), "", "≤ 8 MiB", g <= 8192)
-	for _, w := range []struct{ k, label string }{{"watchdog_empty", "empty registry"}, {"watchdog_1000", "startup reap of 1,000 stale entries"}} {
+	for _, w := range []struct{ k, label string }{{"watchdog_empty", "empty registry"}, {"watchdog_1000", "first reap of 1,000 stale entries"}} {
 		m, _ := rss[w.k].(map[string]any)
 		v := num(m["watchdog_vmhwm_kib"])
 		note := ""
 		if m["stale_reaped"] != true {
 			note = " (reap not finished while sampled)"
 		}
-		row("peak RSS (VmHWM) of the watchdog, "+w.label, "", mib(v)+note, "", "≤ 8 MiB", v <= 8192)
+		row("peak RSS (VmHWM) of the watcher, "+w.label, "", mib(v)+note, "", "≤ 8 MiB", v <= 8192)
 	}
 	gone := num(reap["gone_median_ms"])
 	row(fmt.Sprintf("reap --grace 0s of a stale run: %v processes in %v sessions", reap["processes"], reap["sessions"]), "",
