@@ -22,8 +22,21 @@ var (
 	mountErr  error
 )
 
+// cgroupMount finds the cgroup v2 hierarchy: where systemd and container
+// runtimes mount it (a statfs each, on every launch), else from mountinfo.
+// A sub-cgroup bind-mounted there instead of the root would shift the paths
+// joined below it: then the run's cgroup is made where that shifted path
+// leads, a cgroup of its own all the same, or cannot be made and the run
+// goes without.
 func cgroupMount() (string, error) {
 	mountOnce.Do(func() {
+		for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+			var st unix.Statfs_t
+			if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+				mountDir = dir
+				return
+			}
+		}
 		b, err := os.ReadFile("/proc/self/mountinfo")
 		if err != nil {
 			mountErr = fmt.Errorf("killtree: %w", err)
