@@ -161,7 +161,9 @@ BENCH_BYTES=$((100 << 20)) /usr/bin/time -f %M -o "$RES/rss-producer.txt" "$P" -
 
 # --- reaping ----------------------------------------------------------------
 echo "bench: reap of a stale run of 1,000 processes in 100 sessions" >&2
-"$BIN/reapbench" "$G" 3 >"$RES/reap.json"
+# A registry of its own: the runs are --no-watchdog, so no watcher reaps
+# them before the timed reap does (the main registry's may still be there).
+CLAUDE_GUARD_HOME=$CLAUDE_GUARD_HOME-reap "$BIN/reapbench" "$G" 3 >"$RES/reap.json"
 fi
 
 # --- peak RSS of the watchdog ---------------------------------------------------
