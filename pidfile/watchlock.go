@@ -23,7 +23,13 @@ func (r *Registry) LockWatch(cfgDir string) (*WatchLock, error) {
 
 func (r *Registry) lockWatch(path string) (*WatchLock, error) {
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, &BadFileError{Path: path, Err: errors.New("not a regular file")}
+		// A FIFO, directory or symlink under the lock's name locks
+		// nothing: moved aside (it is the registry's own name), then made
+		// anew. Left in place, every watcher start would fail on it.
+		why := fmt.Errorf("watch lock is not a regular file (%v)", fi.Mode().Type())
+		if qerr := r.quarantine(filepath.Base(path), why); !errors.As(qerr, new(*QuarantinedError)) {
+			return nil, &BadFileError{Path: path, Err: why}
+		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

@@ -65,7 +65,11 @@ func (r *Registry) ListenWatcher() (*WatcherListener, error) {
 	defer done()
 	path := filepath.Join(r.dir, WatcherSocket)
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
-		return nil, &BadFileError{Path: path, Err: errors.New("not a socket")}
+		// Not a dead watcher's socket: moved aside, never removed.
+		why := fmt.Errorf("watcher socket is not a socket (%v)", fi.Mode().Type())
+		if qerr := r.quarantine(WatcherSocket, why); !errors.As(qerr, new(*QuarantinedError)) {
+			return nil, &BadFileError{Path: path, Err: why}
+		}
 	}
 	_ = os.Remove(path)
 	fd, err := newSocket()

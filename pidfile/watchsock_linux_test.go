@@ -58,3 +58,41 @@ func TestWatcherSocket(t *testing.T) {
 		}
 	}
 }
+
+// Files of another kind under the watcher's names are moved aside, never
+// followed or removed, and the watcher can serve: a directory as its lock,
+// a regular file as its socket.
+func TestWatcherBadFilesQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	reg, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, watcherLock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, WatcherSocket), []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := reg.LockWatcher()
+	if err != nil {
+		t.Fatalf("LockWatcher: %v", err)
+	}
+	defer lock.Close()
+	ln, err := reg.ListenWatcher()
+	if err != nil {
+		t.Fatalf("ListenWatcher: %v", err)
+	}
+	defer ln.Close()
+	moved, _ := filepath.Glob(filepath.Join(dir, quarantineDir, ".watcher.*"))
+	if len(moved) != 2 {
+		t.Fatalf("quarantined: %v", moved)
+	}
+	for _, m := range moved {
+		if strings.HasPrefix(filepath.Base(m), WatcherSocket) {
+			if b, err := os.ReadFile(m); err != nil || string(b) != "keep me" {
+				t.Errorf("the file under the socket's name lost its content: %q %v", b, err)
+			}
+		}
+	}
+}

@@ -206,3 +206,34 @@ func TestWatcherCrashTrials(t *testing.T) {
 		}
 	}
 }
+
+// A FIFO where the watcher's socket belongs (a hostile or broken registry)
+// is moved aside: runs still get a watcher, not a watchdog each, and the
+// FIFO is in quarantine, never opened.
+func TestWatcherSocketNotASocket(t *testing.T) {
+	f := newFixture(t)
+	if _, stderr, code := f.run("true"); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	if !stopWatchers(f.home) {
+		t.Fatal("the first watcher did not end")
+	}
+	sock := filepath.Join(f.home, ".watcher.sock")
+	os.Remove(sock)
+	if err := syscall.Mkfifo(sock, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := f.guard(helperPath(t, "fakeclaude"), "ready=ready", "waitfile=done")
+	waitPath(t, f.path("ready"))
+	waitUntil(t, "a watcher serving the run", func() bool { return len(watchersOf(f.home)) == 1 })
+	if w := watchdogsOf(f.home); len(w) != 0 {
+		t.Errorf("watchdogs started: %v", w)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.home, "quarantine", ".watcher.sock.*")); len(m) != 1 {
+		t.Errorf("quarantined: %v", m)
+	}
+	f.touch("done")
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
