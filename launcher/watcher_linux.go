@@ -28,9 +28,12 @@ func (g *guard) watch() {
 }
 
 // stayRegistered waits on the connection; should the watcher go away
-// while the run lives, the run registers with a new one.
+// while the run lives, the run registers with a new one. A watcher that
+// keeps dropping the run within a second (five times) is given up for a
+// watchdog of the run's own.
 func (g *guard) stayRegistered(reg *pidfile.Registry, runID string, conn *os.File) {
-	for {
+	for short := 0; ; {
+		since := time.Now()
 		var b [64]byte
 		for {
 			if _, err := conn.Read(b[:]); err != nil {
@@ -41,8 +44,16 @@ func (g *guard) stayRegistered(reg *pidfile.Registry, runID string, conn *os.Fil
 		if g.finishing.Load() {
 			return
 		}
+		if time.Since(since) < time.Second {
+			short++
+		}
 		var err error
-		if conn, err = g.register(reg, runID); err != nil {
+		if short < 5 {
+			conn, err = g.register(reg, runID)
+		} else {
+			err = errors.New("watcher: keeps dropping the run")
+		}
+		if err != nil {
 			if !g.finishing.Load() {
 				g.startWatchdog()
 			}

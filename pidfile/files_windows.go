@@ -24,9 +24,11 @@ func removeLock(path string) error {
 	return os.Remove(gone)
 }
 
-// replaceRetries bounds how long replaceFile waits for readers, which hold
-// an entry open only to read a few KiB: about 100 ms in all.
-const replaceRetries = 50
+// replaceWait bounds how long replaceFile waits for readers, which hold an
+// entry open only to read a few KiB. 100 ms was not always enough under
+// Wine on a loaded machine, with a reader re-reading the entry every
+// millisecond (TestEntryWriteWhileRead failed once in ten full runs).
+const replaceWait = 500 * time.Millisecond
 
 // replaceFile renames from over to. A rename over a file another process
 // holds open fails with access denied where it is not POSIX-style (Wine
@@ -34,13 +36,13 @@ const replaceRetries = 50
 // at that instant would cost the run a write, its session id say. So it is
 // retried while readers let go.
 func replaceFile(from, to string) error {
-	var err error
-	for i := 0; i < replaceRetries; i++ {
-		if err = os.Rename(from, to); err == nil ||
-			!(errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION)) {
+	deadline := time.Now().Add(replaceWait)
+	for {
+		err := os.Rename(from, to)
+		if err == nil || !(errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION)) ||
+			time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return err
 }
