@@ -14,8 +14,9 @@ import (
 // the caller's own), reached with x/sys alone: the net package would link
 // the guard against libc. Each end checks the other's uid (SO_PEERCRED).
 
-// Peer is the process at the other end of a watcher connection.
-type Peer struct{ PID, UID int }
+// Peer is the process at the other end of a watcher connection (of the
+// caller's own uid: others are refused).
+type Peer struct{ PID int }
 
 // sockAddr names the socket; a path too long for sun_path (108 bytes) is
 // reached through /proc/self/fd and a descriptor of the registry. done
@@ -45,7 +46,7 @@ func peer(fd int) (Peer, error) {
 	if int(u.Uid) != os.Geteuid() {
 		return Peer{}, fmt.Errorf("pidfile: watcher socket: peer of uid %d", u.Uid)
 	}
-	return Peer{PID: int(u.Pid), UID: int(u.Uid)}, nil
+	return Peer{PID: int(u.Pid)}, nil
 }
 
 // WatcherListener is the watcher's listening socket.

@@ -8,7 +8,7 @@ import (
 )
 
 // Peer is the process at the other end of a watcher connection.
-type Peer struct{ PID, UID int }
+type Peer struct{ PID int }
 
 // WatcherListener is the watcher's listening socket: Linux only; elsewhere
 // each run has a watchdog of its own.

@@ -464,15 +464,12 @@ const (
 	startupParallel = 16
 )
 
-// Watch is the watchdog of run id: it blocks until the run's guard lets go of
+// watch is the watchdog of run id: it blocks until the run's guard lets go of
 // its lock. A guard that ended cleanly has removed its files by then, or its
 // entry only, leaving the lock file for the watchdog to sweep for the run's
-// cookie; one that died has not, and what is left of its run is reaped. The grace period
-// is capped so a run is gone within about two seconds of its guard's death.
-func Watch(reg *pidfile.Registry, id string, grace time.Duration) (Result, error) {
-	return watch(reg, id, grace, pidfile.Entry{})
-}
-
+// cookie; one that died has not, and what is left of its run is reaped. The
+// grace period is capped so a run is gone within about two seconds of its
+// guard's death. known is the entry as read at the watchdog's start.
 func watch(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.Entry) (Result, error) {
 	h, err := reg.WaitLock(id)
 	if err != nil {
