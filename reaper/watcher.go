@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -61,20 +62,27 @@ func Serve(reg *pidfile.Registry, grace, idle time.Duration, ready *os.File) err
 		return err
 	}
 	closeReady()
-	w := &watcher{reg: reg, grace: grace, ln: ln, events: make(chan event, 64), conns: map[*os.File]bool{}, toSweep: map[string]pidfile.Entry{},
+	w := &watcher{reg: reg, grace: grace, ln: ln, conns: map[*os.File]bool{}, toSweep: map[string]pidfile.Entry{},
 		sweep: make(chan struct{}, 1), swept: make(chan struct{})}
+	w.busy()
+	w.reapDue.Store(true) // a new watcher's first reap: whatever crashed before it
 	go w.sweeper()
 	return w.serve(idle)
 }
 
 type watcher struct {
-	reg    *pidfile.Registry
-	grace  time.Duration
-	ln     *pidfile.WatcherListener
-	events chan event
-	wg     sync.WaitGroup // watches under way
-	sweep  chan struct{}  // a clean run's cookie is to be swept
-	swept  chan struct{}  // closed when the sweeper is done
+	reg   *pidfile.Registry
+	grace time.Duration
+	ln    *pidfile.WatcherListener
+	wg    sync.WaitGroup // watches under way
+	sweep chan struct{}  // a clean run's cookie is to be swept
+	swept chan struct{}  // closed when the sweeper is done
+
+	// Counted, not sent to serve: a launch wakes no goroutine of the
+	// watcher's but the one serving its connection.
+	runs     atomic.Int64 // registered runs not ended yet
+	lastBusy atomic.Int64 // when a run last registered or ended (unix ns)
+	reapDue  atomic.Bool  // a registration, or a connection ended unregistered, since the last reap
 
 	mu      sync.Mutex
 	conns   map[*os.File]bool // registered guards' connections
@@ -82,50 +90,27 @@ type watcher struct {
 	toSweep map[string]pidfile.Entry // runs ended cleanly, with their guards, for the sweeper
 }
 
-type event int
+func (w *watcher) busy() { w.lastBusy.Store(time.Now().UnixNano()) }
 
-const (
-	registered   event = iota // a guard registered its run
-	ended                     // a registered guard's connection ended, its watch is done
-	unregistered              // a connection ended before registering a run
-)
-
+// serve runs the watcher's clock: once a tick (StartupDelay, or the idle
+// time if shorter) it reaps stale runs if runs came or went since the last
+// reap, and it exits once no run has been registered for idle.
 func (w *watcher) serve(idle time.Duration) error {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	go w.accept()
-	runs := 0
-	reapDue := true // a new watcher's first reap: whatever crashed before it
-	tick := time.NewTicker(StartupDelay)
+	tick := time.NewTicker(min(StartupDelay, idle))
 	defer tick.Stop()
-	idleTimer := time.NewTimer(idle)
-	defer idleTimer.Stop()
 	for {
 		select {
-		case ev := <-w.events:
-			switch ev {
-			case registered:
-				runs++
-				reapDue = true
-			case ended:
-				runs--
-			case unregistered:
-				reapDue = true
-			}
-			idleTimer.Stop()
-			if runs == 0 {
-				idleTimer.Reset(idle)
-			}
 		case <-tick.C:
 			if _, err := os.Stat(w.reg.Path()); err != nil {
 				return w.close() // the registry is gone: nothing to serve
 			}
-			if reapDue {
-				reapDue = false
+			if w.reapDue.Swap(false) {
 				StartupReap(w.reg, min(w.grace, WatchdogGrace))
 			}
-		case <-idleTimer.C:
-			if runs == 0 {
+			if w.runs.Load() == 0 && time.Since(time.Unix(0, w.lastBusy.Load())) >= idle {
 				return w.close()
 			}
 		case <-term:
@@ -145,20 +130,10 @@ func (w *watcher) close() error {
 	}
 	w.mu.Unlock()
 	err := w.ln.Close()
-	done := make(chan struct{})
-	go func() {
-		w.wg.Wait()
-		close(w.sweep) // no watch is left to ask for one
-		<-w.swept
-		close(done)
-	}()
-	for {
-		select {
-		case <-w.events:
-		case <-done:
-			return err
-		}
-	}
+	w.wg.Wait()
+	close(w.sweep) // no watch is left to ask for one
+	<-w.swept
+	return err
 }
 
 func (w *watcher) accept() {
@@ -178,7 +153,7 @@ func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
 	line, err := bufio.NewReaderSize(conn, 128).ReadString('\n')
 	f := strings.Fields(line)
 	if err != nil || len(f) < 2 || f[0] != "run" || !pidfile.ValidRunID(f[1]) {
-		w.events <- unregistered
+		w.reapDue.Store(true) // a guard killed before it registered, perhaps
 		return
 	}
 	id := f[1]
@@ -203,7 +178,9 @@ func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
 	w.wg.Add(1)
 	w.mu.Unlock()
 	defer w.wg.Done()
-	w.events <- registered
+	w.runs.Add(1)
+	w.busy()
+	w.reapDue.Store(true)
 	_ = conn.SetReadDeadline(time.Time{})
 	var b [64]byte
 	for {
@@ -219,7 +196,8 @@ func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
 		// Not a watcher going away: the guard's end, clean or not.
 		w.runEnded(id, known)
 	}
-	w.events <- ended
+	w.busy()
+	w.runs.Add(-1)
 }
 
 // runEnded does what a watchdog did at its run's end (see watch), without
