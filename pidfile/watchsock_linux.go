@@ -49,9 +49,10 @@ func peer(fd int) (Peer, error) {
 	return Peer{PID: int(u.Pid)}, nil
 }
 
-// WatcherListener is the watcher's listening socket.
+// WatcherListener is the watcher's listening socket, a non-blocking
+// descriptor the watcher polls itself (see Fd).
 type WatcherListener struct {
-	f    *os.File
+	fd   int
 	r    *Registry
 	stat unix.Stat_t // the socket file, removed on Close only if still this one
 }
@@ -79,7 +80,7 @@ func (r *Registry) ListenWatcher() (*WatcherListener, error) {
 	}
 	l := &WatcherListener{r: r}
 	if err = unix.Bind(fd, addr); err == nil {
-		err = unix.Listen(fd, 128)
+		err = unix.Listen(fd, 4096) // the kernel caps it at somaxconn
 	}
 	if err == nil {
 		err = unix.Lstat(path, &l.stat)
@@ -88,37 +89,31 @@ func (r *Registry) ListenWatcher() (*WatcherListener, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("pidfile: watcher socket: %w", err)
 	}
-	l.f = os.NewFile(uintptr(fd), path)
+	l.fd = fd
 	return l, nil
 }
 
-// Accept waits for the next guard. It fails once the listener is closed.
-func (l *WatcherListener) Accept() (*os.File, Peer, error) {
-	rc, err := l.f.SyscallConn()
-	if err != nil {
-		return nil, Peer{}, err
-	}
+// Fd is the listening descriptor, for the watcher's poll.
+func (l *WatcherListener) Fd() int { return l.fd }
+
+// Accept takes the next guard waiting, without waiting: unix.EAGAIN when
+// none is. The connection is a non-blocking descriptor, the caller's to
+// close.
+func (l *WatcherListener) Accept() (int, Peer, error) {
 	for {
-		var nfd int
-		var aerr error
-		if err := rc.Read(func(fd uintptr) bool {
-			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
-			return !errors.Is(aerr, unix.EAGAIN)
-		}); err != nil {
-			return nil, Peer{}, err
-		}
-		if errors.Is(aerr, unix.EINTR) || errors.Is(aerr, unix.ECONNABORTED) {
+		nfd, _, err := unix.Accept4(l.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) {
 			continue
 		}
-		if aerr != nil {
-			return nil, Peer{}, aerr
+		if err != nil {
+			return -1, Peer{}, err
 		}
 		p, err := peer(nfd)
 		if err != nil {
 			unix.Close(nfd)
 			continue // another user's process: not served
 		}
-		return os.NewFile(uintptr(nfd), "watcher connection"), p, nil
+		return nfd, p, nil
 	}
 }
 
@@ -130,7 +125,7 @@ func (l *WatcherListener) Close() error {
 	if unix.Lstat(path, &st) == nil && st.Ino == l.stat.Ino && st.Dev == l.stat.Dev {
 		_ = os.Remove(path)
 	}
-	return l.f.Close()
+	return unix.Close(l.fd)
 }
 
 // DialWatcher connects to the registry's watcher and returns the

@@ -1,10 +1,13 @@
 package pidfile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // The watcher's socket works at any registry path: one too long for
@@ -42,11 +45,14 @@ func TestWatcherSocket(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := make([]byte, 6)
-		if n, err := sc.Read(b); err != nil || string(b[:n]) != "run x\n" {
-			t.Errorf("read %q, %v", b[:n], err)
+		if n, err := unix.Read(sc, b); err != nil || string(b[:max(n, 0)]) != "run x\n" {
+			t.Errorf("read %q, %v", b[:max(n, 0)], err)
+		}
+		if _, _, err := ln.Accept(); !errors.Is(err, unix.EAGAIN) {
+			t.Errorf("Accept with no guard waiting: %v, want EAGAIN", err)
 		}
 		conn.Close()
-		sc.Close()
+		unix.Close(sc)
 		if err := ln.Close(); err != nil {
 			t.Error(err)
 		}

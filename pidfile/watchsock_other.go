@@ -17,6 +17,7 @@ type WatcherListener struct{}
 var errNoWatcher = errors.New("pidfile: no shared watcher on this system")
 
 func (r *Registry) ListenWatcher() (*WatcherListener, error) { return nil, errNoWatcher }
-func (l *WatcherListener) Accept() (*os.File, Peer, error)   { return nil, Peer{}, errNoWatcher }
+func (l *WatcherListener) Fd() int                           { return -1 }
+func (l *WatcherListener) Accept() (int, Peer, error)        { return -1, Peer{}, errNoWatcher }
 func (l *WatcherListener) Close() error                      { return nil }
 func (r *Registry) DialWatcher() (*os.File, Peer, error)     { return nil, Peer{}, errNoWatcher }

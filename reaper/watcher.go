@@ -1,17 +1,12 @@
 package reaper
 
 import (
-	"bufio"
 	"errors"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/claude-guard/claude-guard/killtree"
@@ -62,7 +57,7 @@ func Serve(reg *pidfile.Registry, grace, idle time.Duration, ready *os.File) err
 		return err
 	}
 	closeReady()
-	w := &watcher{reg: reg, grace: grace, ln: ln, conns: map[*os.File]bool{}, toSweep: map[string]pidfile.Entry{},
+	w := &watcher{reg: reg, grace: grace, ln: ln, toSweep: map[string]pidfile.Entry{},
 		sweep: make(chan struct{}, 1), swept: make(chan struct{})}
 	w.busy()
 	w.reapDue.Store(true) // a new watcher's first reap: whatever crashed before it
@@ -78,8 +73,6 @@ type watcher struct {
 	sweep chan struct{}  // a clean run's cookie is to be swept
 	swept chan struct{}  // closed when the sweeper is done
 
-	// Counted, not sent to serve: a launch wakes no goroutine of the
-	// watcher's but the one serving its connection.
 	runs     atomic.Int64 // registered runs not ended yet
 	lastBusy atomic.Int64 // when a run last registered or ended (unix ns)
 	reapDue  atomic.Bool  // a registration, or a connection ended unregistered, since the last reap
@@ -91,114 +84,6 @@ type watcher struct {
 }
 
 func (w *watcher) busy() { w.lastBusy.Store(time.Now().UnixNano()) }
-
-// serve runs the watcher's clock: once a tick (StartupDelay, or the idle
-// time if shorter) it reaps stale runs if runs came or went since the last
-// reap, and it exits once no run has been registered for idle.
-func (w *watcher) serve(idle time.Duration) error {
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	go w.accept()
-	tick := time.NewTicker(min(StartupDelay, idle))
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if _, err := os.Stat(w.reg.Path()); err != nil {
-				return w.close() // the registry is gone: nothing to serve
-			}
-			if w.reapDue.Swap(false) {
-				StartupReap(w.reg, min(w.grace, WatchdogGrace))
-			}
-			if w.runs.Load() == 0 && time.Since(time.Unix(0, w.lastBusy.Load())) >= idle {
-				return w.close()
-			}
-		case <-term:
-			return w.close()
-		}
-	}
-}
-
-// close stops taking guards and waits for the watches under way and the
-// sweep they asked for. The connections of guards still running are
-// closed: each registers again, with a new watcher.
-func (w *watcher) close() error {
-	w.mu.Lock()
-	w.closing = true
-	for c := range w.conns {
-		c.Close()
-	}
-	w.mu.Unlock()
-	err := w.ln.Close()
-	w.wg.Wait()
-	close(w.sweep) // no watch is left to ask for one
-	<-w.swept
-	return err
-}
-
-func (w *watcher) accept() {
-	for {
-		conn, p, err := w.ln.Accept()
-		if err != nil {
-			return // closed
-		}
-		go w.serveGuard(conn, p)
-	}
-}
-
-// serveGuard takes one guard's registration, then waits for its end.
-func (w *watcher) serveGuard(conn *os.File, p pidfile.Peer) {
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReaderSize(conn, 128).ReadString('\n')
-	f := strings.Fields(line)
-	if err != nil || len(f) < 2 || f[0] != "run" || !pidfile.ValidRunID(f[1]) {
-		w.reapDue.Store(true) // a guard killed before it registered, perhaps
-		return
-	}
-	id := f[1]
-	known := pidfile.Entry{RunID: id, GuardPID: p.PID}
-	known.BootID, _ = killtree.BootID()
-	// The guard's start ticks, as it says them (they only narrow a wait and
-	// a scan; a wrong value costs a full scan, never a wrong kill), or read.
-	if len(f) > 2 {
-		known.GuardStart, _ = strconv.ParseUint(f[2], 10, 64)
-	}
-	if known.GuardStart == 0 {
-		if g, err := killtree.Lookup(p.PID); err == nil {
-			known.GuardStart = g.Start
-		}
-	}
-	w.mu.Lock()
-	if w.closing {
-		w.mu.Unlock()
-		return
-	}
-	w.conns[conn] = true
-	w.wg.Add(1)
-	w.mu.Unlock()
-	defer w.wg.Done()
-	w.runs.Add(1)
-	w.busy()
-	w.reapDue.Store(true)
-	_ = conn.SetReadDeadline(time.Time{})
-	var b [64]byte
-	for {
-		if _, err := conn.Read(b[:]); err != nil {
-			break // the guard's end, whatever it was
-		}
-	}
-	w.mu.Lock()
-	delete(w.conns, conn)
-	closing := w.closing
-	w.mu.Unlock()
-	if !closing {
-		// Not a watcher going away: the guard's end, clean or not.
-		w.runEnded(id, known)
-	}
-	w.busy()
-	w.runs.Add(-1)
-}
 
 // runEnded does what a watchdog did at its run's end (see watch), without
 // blocking an OS thread on a lock: the guard's lock is taken once the guard
