@@ -237,3 +237,24 @@ func TestWatcherSocketNotASocket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A watcher whose registry directory is removed (a test's temporary home, a
+// user's rm -rf) exits at its next tick instead of idling on, and does not
+// make the directory again.
+func TestWatcherLeavesWithItsRegistry(t *testing.T) {
+	f := newFixture(t)
+	env := append(f.env, "CLAUDE_GUARD_WATCHER_IDLE=1h")
+	cmd := exec.Command(guardBinary(t), "true")
+	cmd.Env, cmd.Dir = env, f.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("claude-guard true: %v: %s", err, out)
+	}
+	w := f.waitWatchdogs(1)
+	if err := os.RemoveAll(f.home); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, w[0])
+	if _, err := os.Stat(f.home); !os.IsNotExist(err) {
+		t.Errorf("the registry is back: %v", err)
+	}
+}
