@@ -23,22 +23,7 @@ log=$1 marker=$2
 trap '' TERM INT HUP
 echo "start pid=$$" >> "$log"
 tail -f /dev/null "$marker" &
-while IFS= read -r line; do
-  id=$(printf '%s\n' "$line" | sed -n 's/.*"id":\([0-9][0-9]*\|"[^"]*"\).*/\1/p')
-  method=$(printf '%s\n' "$line" | sed -n 's/.*"method":"\([^"]*\)".*/\1/p')
-  echo "method=$method id=$id" >> "$log"
-  case $method in
-  initialize)
-    pv=$(printf '%s\n' "$line" | sed -n 's/.*"protocolVersion":"\([^"]*\)".*/\1/p')
-    printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"%s","capabilities":{"tools":{}},"serverInfo":{"name":"ceprobe","version":"1.0.0"}}}\n' "$id" "${pv:-2024-11-05}";;
-  tools/list)
-    printf '{"jsonrpc":"2.0","id":%s,"result":{"tools":[]}}\n' "$id";;
-  *)
-    if [ -n "$id" ]; then printf '{"jsonrpc":"2.0","id":%s,"result":{}}\n' "$id"; fi;;
-  esac
-done
-echo "stdin-eof" >> "$log"
-while :; do sleep 1 & wait; done
+` + mcpServeLoop + `while :; do sleep 1 & wait; done
 `
 
 // 6. An MCP server that ignores every polite signal and stdin EOF, with a

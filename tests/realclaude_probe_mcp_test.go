@@ -106,14 +106,20 @@ for s in TERM INT HUP; do
   if [ "$mode" = stubborn ]; then trap "echo signal-$s >> '$log'" $s
   else trap "echo signal-$s >> '$log'; exit 0" $s; fi
 done
-while IFS= read -r line; do
+` + mcpServeLoop + `if [ "$mode" = stubborn ]; then while :; do sleep 0.2; done; fi
+`
+
+// mcpServeLoop is the JSON-RPC part of both probe servers (rcMCPScript,
+// ceMCPScript): it answers initialize, tools/list and any other request
+// with an empty result until stdin ends, logging each method to $log.
+const mcpServeLoop = `while IFS= read -r line; do
   id=$(printf '%s\n' "$line" | sed -n 's/.*"id":\([0-9][0-9]*\|"[^"]*"\).*/\1/p')
   method=$(printf '%s\n' "$line" | sed -n 's/.*"method":"\([^"]*\)".*/\1/p')
   echo "method=$method id=$id" >> "$log"
   case $method in
   initialize)
     pv=$(printf '%s\n' "$line" | sed -n 's/.*"protocolVersion":"\([^"]*\)".*/\1/p')
-    printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"%s","capabilities":{"tools":{}},"serverInfo":{"name":"rcprobe","version":"1.0.0"}}}\n' "$id" "${pv:-2024-11-05}";;
+    printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"%s","capabilities":{"tools":{}},"serverInfo":{"name":"probe","version":"1.0.0"}}}\n' "$id" "${pv:-2024-11-05}";;
   tools/list)
     printf '{"jsonrpc":"2.0","id":%s,"result":{"tools":[]}}\n' "$id";;
   *)
@@ -121,5 +127,4 @@ while IFS= read -r line; do
   esac
 done
 echo "stdin-eof" >> "$log"
-if [ "$mode" = stubborn ]; then while :; do sleep 0.2; done; fi
 `
