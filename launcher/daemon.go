@@ -93,12 +93,9 @@ func (d *daemonOut) takeDaemonOut(reg *pidfile.Registry) {
 	}
 	// A watcher that finds another watching exits at once.
 	if pid, err := startWatcherProcess(reg.Path(), d.cfgDir); err == nil {
-		w, lerr := killtree.Lookup(pid)
-		if lerr != nil {
-			w.ID = killtree.ID{PID: pid}
-		}
+		w := identity(pid)
 		d.mu.Lock()
-		d.watcher = w.ID
+		d.watcher = w
 		d.mu.Unlock()
 	}
 }

@@ -7,9 +7,15 @@ import (
 	"syscall"
 )
 
-// startWatcherProcess starts `claude-guard __daemon-watch REGISTRY CFGDIR`
-// in its own session, stdio on /dev/null, without run cookies.
+// startWatcherProcess starts `claude-guard __daemon-watch REGISTRY CFGDIR`.
 func startWatcherProcess(registry, cfgDir string) (int, error) {
+	return startHelper([]string{DaemonWatchCommand, registry, cfgDir})
+}
+
+// startHelper starts this binary as `claude-guard ARGS...` (a watcher) in a
+// session of its own, stdio on /dev/null, without run cookies; extra
+// descriptors follow as 3, 4...
+func startHelper(args []string, extra ...*os.File) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -19,11 +25,14 @@ func startWatcherProcess(registry, cfgDir string) (int, error) {
 		return 0, err
 	}
 	defer null.Close()
-	fd := null.Fd()
+	files := []uintptr{null.Fd(), null.Fd(), null.Fd()}
+	for _, f := range extra {
+		files = append(files, f.Fd())
+	}
 	// argv[0] is claude-guard: under the name claude this binary is a shim.
-	pid, _, err := syscall.StartProcess(self, []string{"claude-guard", DaemonWatchCommand, registry, cfgDir}, &syscall.ProcAttr{
+	pid, _, err := syscall.StartProcess(self, append([]string{"claude-guard"}, args...), &syscall.ProcAttr{
 		Env:   watcherEnv(),
-		Files: []uintptr{fd, fd, fd},
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
 	return pid, err

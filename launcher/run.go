@@ -227,11 +227,7 @@ func (g *guard) startWatchdog() {
 		// shim: under the name claude it would be a shim again.
 		pid, err = startDetached(self, []string{"claude-guard", WatchdogCommand, reg.Path(), runID})
 		if err == nil {
-			w, lerr := killtree.Lookup(pid)
-			if lerr != nil {
-				w.ID = killtree.ID{PID: pid}
-			}
-			g.watchdog = w.ID
+			g.watchdog = identity(pid)
 		}
 		g.watchMu.Unlock()
 		if err == nil {
@@ -239,6 +235,15 @@ func (g *guard) startWatchdog() {
 		}
 	}
 	g.cfg.Warn("cannot start the watchdog: %v", err)
+}
+
+// identity is pid's identity now, or the bare pid should it be gone already.
+func identity(pid int) killtree.ID {
+	p, err := killtree.Lookup(pid)
+	if err != nil {
+		return killtree.ID{PID: pid}
+	}
+	return p.ID
 }
 
 // WatchdogCommand is the hidden subcommand that runs a watchdog.

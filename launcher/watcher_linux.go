@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
-	"github.com/claude-guard/claude-guard/killtree"
 	"github.com/claude-guard/claude-guard/pidfile"
 )
 
@@ -76,12 +74,9 @@ func (g *guard) register(reg *pidfile.Registry, runID string) (*os.File, error) 
 				if try == 0 {
 					// Not started by this call (by this guard earlier, or
 					// another): the one to leave alone from now on.
-					w, lerr := killtree.Lookup(p.PID)
-					if lerr != nil {
-						w.ID = killtree.ID{PID: p.PID}
-					}
+					w := identity(p.PID)
 					g.watchMu.Lock()
-					g.watchdog = w.ID
+					g.watchdog = w
 					g.watchMu.Unlock()
 				}
 				return conn, nil
@@ -108,38 +103,20 @@ func announce(conn *os.File, runID string, start uint64) error {
 // without run cookies, and returns once it listens (or found another
 // watcher serving, or failed): it closes the pipe it gets as descriptor 3.
 func (g *guard) startWatcher(reg *pidfile.Registry) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		w.Close()
-		return err
-	}
 	// The lock is held from before the fork until the watcher's identity
 	// is known: exclude waits for it, so the tree recorder never takes the
 	// new watcher for a process of the run.
 	g.watchMu.Lock()
-	pid, _, err := syscall.StartProcess(self, []string{"claude-guard", WatcherCommand, reg.Path()}, &syscall.ProcAttr{
-		Env:   watcherEnv(),
-		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), w.Fd()},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
-	})
+	pid, err := startHelper([]string{WatcherCommand, reg.Path()}, w)
 	if err == nil {
-		id, lerr := killtree.Lookup(pid)
-		if lerr != nil {
-			id.ID = killtree.ID{PID: pid}
-		}
-		g.watchdog = id.ID
+		g.watchdog = identity(pid)
 	}
 	g.watchMu.Unlock()
-	null.Close()
 	w.Close()
 	if err != nil {
 		return err
