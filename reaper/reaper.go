@@ -471,7 +471,31 @@ const (
 // grace period is capped so a run is gone within about two seconds of its
 // guard's death. known is the entry as read at the watchdog's start.
 func watch(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.Entry) (Result, error) {
-	h, err := reg.WaitLock(id)
+	var guard killtree.ID
+	if known.RunID == id {
+		guard = killtree.ID{PID: known.GuardPID, Start: known.GuardStart}
+	}
+	return endRun(reg, id, grace, known, func() error { return sweepShared(reg, id, grace, guard) })
+}
+
+// endRun does what is due once run id's guard has let go of its lock, for
+// the watchdog and the watcher alike. The lock is tried, then tried again
+// once the guard (known) has exited, waited for on a pidfd through the
+// runtime's poller, and only then waited for (a reap or kill holds it: its
+// turn first). With the lock free and the entry gone, the guard ended
+// cleanly and handed over only the sweep for its cookie (or its entry could
+// not be written: a sweep by cookie is all there is to do then too): sweep
+// does it, shared with the runs ending about now. With the entry there, the
+// guard died, and what is left of its run is reaped.
+func endRun(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.Entry, sweep func() error) (Result, error) {
+	h, err := reg.TryLock(id)
+	if errors.Is(err, pidfile.ErrLive) && known.RunID == id && known.GuardPID > 0 {
+		waitExit(killtree.ID{PID: known.GuardPID, Start: known.GuardStart}, 2*time.Second)
+		h, err = reg.TryLock(id)
+	}
+	if errors.Is(err, pidfile.ErrLive) {
+		h, err = reg.WaitLock(id)
+	}
 	if err != nil {
 		if errors.Is(err, pidfile.ErrGone) {
 			return Result{}, nil
@@ -479,17 +503,8 @@ func watch(reg *pidfile.Registry, id string, grace time.Duration, known pidfile.
 		return Result{}, err
 	}
 	if _, rerr := reg.Read(id); errors.Is(rerr, pidfile.ErrGone) {
-		// A guard starts its watchdog once the entry is written; with the
-		// lock free and the entry gone, the guard ended cleanly and handed
-		// over only the sweep for its cookie (or its entry could not be
-		// written: a sweep by cookie is all there is to do then too).
-		// Runs ending about now share that sweep.
 		h.Close()
-		var guard killtree.ID
-		if known.RunID == id {
-			guard = killtree.ID{PID: known.GuardPID, Start: known.GuardStart}
-		}
-		return Result{}, sweepShared(reg, id, grace, guard)
+		return Result{}, sweep()
 	}
 	return reapLocked(reg, h, min(grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, known)
 }

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/claude-guard/claude-guard/killtree"
 	"github.com/claude-guard/claude-guard/pidfile"
 )
 
@@ -85,26 +84,11 @@ type watcher struct {
 
 func (w *watcher) busy() { w.lastBusy.Store(time.Now().UnixNano()) }
 
-// runEnded does what a watchdog did at its run's end (see watch), without
-// blocking an OS thread on a lock: the guard's lock is taken once the guard
-// has exited (waited for on a pidfd, through the runtime's poller). A run
-// whose entry is gone ended cleanly and has its cookie swept, with the runs
-// ending about then; one whose entry is still there lost its guard, and is
-// reaped now.
+// runEnded ends run id, whose guard's connection ended (endRun); a clean
+// end's sweep is queued for the sweeper, which sweeps the runs ending about
+// then together.
 func (w *watcher) runEnded(id string, known pidfile.Entry) {
-	h, err := w.reg.TryLock(id)
-	if errors.Is(err, pidfile.ErrLive) && known.GuardPID > 0 {
-		waitExit(killtree.ID{PID: known.GuardPID, Start: known.GuardStart}, 2*time.Second)
-		h, err = w.reg.TryLock(id)
-	}
-	if errors.Is(err, pidfile.ErrLive) {
-		h, err = w.reg.WaitLock(id) // held by a reap or kill now: its turn first
-	}
-	if err != nil {
-		return // gone: reaped or removed by someone else
-	}
-	if _, rerr := w.reg.Read(id); errors.Is(rerr, pidfile.ErrGone) {
-		h.Close()
+	_, _ = endRun(w.reg, id, w.grace, known, func() error {
 		w.mu.Lock()
 		w.toSweep[id] = known
 		w.mu.Unlock()
@@ -112,9 +96,8 @@ func (w *watcher) runEnded(id string, known pidfile.Entry) {
 		case w.sweep <- struct{}{}:
 		default: // a sweep is due already, and will find this run too
 		}
-		return
-	}
-	_, _ = reapLocked(w.reg, h, min(w.grace, WatchdogGrace), false, pidfile.EventWatchdog, "watchdog: guard died", nil, known)
+		return nil
+	})
 }
 
 // sweeper sweeps for the cookies of runs that ended cleanly: sweepWindow
