@@ -27,18 +27,21 @@ func writeRowsJSON(w io.Writer, rows []reaper.Row) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One encoder per chunk reuses its buffers from row to row.
 			buf := &chunks[c]
+			buf.Grow((hi - lo) * 640)
+			enc := json.NewEncoder(buf)
+			enc.SetIndent("  ", "  ")
 			for i := lo; i < hi; i++ {
-				b, err := json.MarshalIndent(&rows[i], "  ", "  ")
-				if err != nil {
-					errs[c] = err
-					return
-				}
 				if i > 0 {
 					buf.WriteString(",\n")
 				}
 				buf.WriteString("  ")
-				buf.Write(b)
+				if err := enc.Encode(&rows[i]); err != nil {
+					errs[c] = err
+					return
+				}
+				buf.Truncate(buf.Len() - 1) // the newline Encode ends with
 			}
 		}()
 	}

@@ -373,12 +373,22 @@ func (h *Handle) HandOff() error {
 func (h *Handle) Close() { h.lock.Close() }
 
 // Read returns the entry of run id.
-func (r *Registry) Read(id string) (Entry, error) {
+func (r *Registry) Read(id string) (Entry, error) { return r.read(id, nil) }
+
+// read is Read, reading the file into buf when it has room.
+func (r *Registry) read(id string, buf *[]byte) (Entry, error) {
 	if !ValidRunID(id) {
 		return Entry{}, fmt.Errorf("pidfile: bad run id %q", id)
 	}
 	path := r.entryPath(id)
-	b, err := readPrivate(path, maxEntrySize)
+	var into []byte
+	if buf != nil {
+		into = *buf
+	}
+	b, err := readPrivate(path, maxEntrySize, into)
+	if buf != nil && cap(b) <= 64<<10 {
+		*buf = b // kept for the next read, unless an outsize file grew it
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Entry{}, ErrGone
@@ -457,45 +467,47 @@ func (r *Registry) List(boot string) (runs []Listed, bad []error) {
 	sort.Strings(sorted)
 	// Entries are read by a few workers: with thousands of them the time
 	// goes to opening files, which overlaps well.
-	type slot struct {
-		run Listed
-		ok  bool
-		err error
-	}
-	slots := make([]slot, len(sorted))
+	runs = make([]Listed, len(sorted))
+	ok := make([]bool, len(sorted))
+	errs := make([]error, len(sorted))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < min(4, len(sorted)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte
 			for i := int(next.Add(1) - 1); i < len(sorted); i = int(next.Add(1) - 1) {
-				slots[i].run, slots[i].ok, slots[i].err = r.listOne(sorted[i], boot, ids[sorted[i]])
+				runs[i], ok[i], errs[i] = r.listOne(sorted[i], boot, ids[sorted[i]], &buf)
 			}
 		}()
 	}
 	wg.Wait()
-	for _, sl := range slots {
-		if sl.err != nil {
-			bad = append(bad, sl.err)
+	// In place: the runs that are, in order, and the errors.
+	n := 0
+	for i := range runs {
+		if errs[i] != nil {
+			bad = append(bad, errs[i])
 		}
-		if sl.ok {
-			runs = append(runs, sl.run)
+		if ok[i] {
+			runs[n] = runs[i]
+			n++
 		}
 	}
-	return runs, bad
+	clear(runs[n:])
+	return runs[:n], bad
 }
 
 // listOne reads one run for List: ok is false for a run that ended, or a
 // bad file (then err says where it was moved). lockListed: the directory
 // listing showed the run's lock as a regular file, so checkLock has nothing
-// to look at.
-func (r *Registry) listOne(id, boot string, lockListed bool) (Listed, bool, error) {
+// to look at. buf is the worker's read buffer.
+func (r *Registry) listOne(id, boot string, lockListed bool, buf *[]byte) (Listed, bool, error) {
 	hasLock, lockErr := true, error(nil)
 	if !lockListed {
 		hasLock, lockErr = r.checkLock(id)
 	}
-	e, err := r.Read(id)
+	e, err := r.read(id, buf)
 	var bf *BadFileError
 	var se *SchemaError
 	switch {

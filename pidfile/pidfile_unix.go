@@ -155,8 +155,9 @@ func openPrivate(path string) (*os.File, error) {
 // readPrivate reads a registry file whole, with openPrivate's checks, and at
 // most limit+1 bytes (more than limit: too large). It reads the file descriptor
 // directly: one buffer sized by fstat, no *os.File, which matters when ps
-// reads thousands of entries.
-func readPrivate(path string, limit int) ([]byte, error) {
+// reads thousands of entries. The file is read into buf when it has room
+// (ps reads every entry through one buffer per worker).
+func readPrivate(path string, limit int, buf []byte) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
@@ -173,7 +174,10 @@ func readPrivate(path string, limit int) ([]byte, error) {
 		return nil, &BadFileError{Path: path, Err: errors.New("not a regular file of yours")}
 	}
 	// One byte more than the size, so a file read whole ends in a read of 0.
-	b := make([]byte, 0, min(limit+1, int(max(st.Size, 0))+513))
+	b := buf[:0]
+	if want := min(limit+1, int(max(st.Size, 0))+513); cap(b) < want {
+		b = make([]byte, 0, want)
+	}
 	for len(b) <= limit {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // grow: the file grew since fstat

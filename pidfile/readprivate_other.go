@@ -9,7 +9,7 @@ import (
 
 // readPrivate reads a registry file whole, with openPrivate's checks, and at
 // most limit+1 bytes (more than limit: too large).
-func readPrivate(path string, limit int) ([]byte, error) {
+func readPrivate(path string, limit int, _ []byte) ([]byte, error) {
 	f, err := openPrivate(path)
 	if err != nil {
 		return nil, err

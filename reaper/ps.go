@@ -72,7 +72,7 @@ func Rows(reg *pidfile.Registry, all bool) (rows []Row, errs []error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	rows = []Row{}
+	rows = make([]Row, 0, len(runs))
 	for _, r := range runs {
 		if r.Unknown {
 			rows = append(rows, Row{RunID: r.RunID, State: StateUnknown, Schema: r.Schema})
