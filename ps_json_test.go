@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -38,4 +39,26 @@ func TestWriteRowsJSONSameAsWriteJSON(t *testing.T) {
 			t.Fatalf("%d rows: writeRowsJSON differs from writeJSON:\n%.400s\nvs\n%.400s", n, got.Bytes(), want.Bytes())
 		}
 	}
+}
+
+// indent writes what json.Indent writes, for any JSON json.Marshal can
+// write (compact, valid).
+func FuzzIndent(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[],"b":{},"c":[{}]}`, `"x"`, `1`, `null`,
+		`{"s":"a\"b\\c,{}[]:\u2028","n":-1.5e3,"t":true,"l":[1,[2,[3]],{"k":"v"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var src bytes.Buffer
+		if json.Compact(&src, in) != nil {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, src.Bytes(), "  ", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if got := indent([]byte("x"), src.Bytes(), "  "); !bytes.Equal(got[1:], want.Bytes()) {
+			t.Fatalf("indent(%q) = %q, want %q", src.Bytes(), got[1:], want.Bytes())
+		}
+	})
 }
