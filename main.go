@@ -46,13 +46,12 @@ func realMain(args []string) int {
 	// Under the name claude (a shim) it acts as `claude-guard claude ARGS...`,
 	// reading no options of its own.
 	if launcher.IsClaude(args[0]) {
-		catchSIGPIPE()
 		return guard(launcher.Config{Argv: append([]string{"claude"}, args[1:]...), Grace: envGrace()})
 	}
-	catchSIGPIPE()
 	if code, ok := fastPath(args); ok {
 		return code
 	}
+	catchSIGPIPE()
 	app := newApp()
 	if n := len(args); n > 1 && args[n-1] == completeFlag && complete(app, args[1:n-1], app.Writer) {
 		return 0
@@ -62,6 +61,7 @@ func realMain(args []string) int {
 }
 
 func warn(format string, args ...any) {
+	catchSIGPIPE()
 	fmt.Fprintf(os.Stderr, "claude-guard: "+format+"\n", args...)
 }
 

@@ -3,10 +3,13 @@ package main
 import (
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
-// catchSIGPIPE is called in guard mode before the guard's first write.
+// catchSIGPIPE is called before a command's first write, and by warn: a
+// guard's own path leaves it to launcher.NotifySignals, in the background,
+// before its command starts, and to warn should it say something before.
 // stderr belongs to whoever started the guard and may be a pipe nobody reads
 // any more: a diagnostic written there must fail with EPIPE, which warn
 // drops, not kill the guard before its command starts. (A closed stderr is
@@ -15,5 +18,7 @@ import (
 // child still gets the default SIGPIPE: signal dispositions caught here
 // are reset by exec.
 func catchSIGPIPE() {
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	pipeCaught.Do(func() { signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) })
 }
+
+var pipeCaught sync.Once

@@ -85,9 +85,11 @@ func Run(cfg Config) (Status, error) {
 }
 
 // NotifySignals registers Signals on c in the background and returns a
-// channel closed once those that would otherwise end the guard (SIGINT,
-// SIGTERM, SIGHUP, SIGQUIT) are registered: Run starts the command only
-// then, so none of them that arrives while it starts is lost (runc #5208).
+// channel closed once those that would otherwise end the guard (SIGPIPE,
+// caught on a channel of its own; SIGINT, SIGTERM, SIGHUP, SIGQUIT) are
+// registered: Run starts the command only then, so none of them that arrives
+// while it starts is lost (runc #5208), and the guard writes nothing before
+// (a write to a pipe nobody reads must fail with EPIPE, not kill the guard).
 // The others (SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM) follow while the command
 // starts; before that, the Go runtime ignores them, and a node process that
 // has not set up its own handlers would die of a SIGUSR1 passed on anyway.
@@ -96,6 +98,7 @@ func Run(cfg Config) (Status, error) {
 func NotifySignals(c chan<- os.Signal) <-chan struct{} {
 	up := make(chan struct{})
 	go func() {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		signal.Notify(c, Signals[:fatalSignals]...)
 		close(up)
 		signal.Notify(c, Signals[fatalSignals:]...)
