@@ -173,7 +173,8 @@ func readPrivate(path string, limit int, buf []byte) ([]byte, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != os.Geteuid() {
 		return nil, &BadFileError{Path: path, Err: errors.New("not a regular file of yours")}
 	}
-	// One byte more than the size, so a file read whole ends in a read of 0.
+	// Room for more than the size: a file that grew since fstat is read on
+	// to its end; one read that returns exactly the size is the whole file.
 	b := buf[:0]
 	if want := min(limit+1, int(max(st.Size, 0))+513); cap(b) < want {
 		b = make([]byte, 0, want)
@@ -182,7 +183,8 @@ func readPrivate(path string, limit int, buf []byte) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // grow: the file grew since fstat
 		}
-		n, err := unix.Read(fd, b[len(b):min(cap(b), limit+1)])
+		want := min(cap(b), limit+1) - len(b)
+		n, err := unix.Read(fd, b[len(b):len(b)+want])
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -193,6 +195,9 @@ func readPrivate(path string, limit int, buf []byte) ([]byte, error) {
 			break
 		}
 		b = b[:len(b)+n]
+		if n < want && int64(len(b)) == st.Size {
+			break
+		}
 	}
 	return b, nil
 }
