@@ -18,6 +18,7 @@ import (
 // guard runs one guarded command and returns the exit status to end with. A
 // child killed by a signal is mirrored by raising that signal.
 func guard(cfg launcher.Config) int {
+	launcher.OneCPU()
 	sigs := make(chan os.Signal, 32)
 	cfg.Signals, cfg.SignalsUp = sigs, launcher.NotifySignals(sigs)
 	cfg.Warn = warn

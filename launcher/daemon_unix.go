@@ -30,10 +30,13 @@ func startHelper(args []string, extra ...*os.File) (int, error) {
 		files = append(files, f.Fd())
 	}
 	// argv[0] is claude-guard: under the name claude this binary is a shim.
-	pid, _, err := syscall.StartProcess(self, append([]string{"claude-guard"}, args...), &syscall.ProcAttr{
-		Env:   watcherEnv(),
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+	var pid int
+	withAllCPUs(func() {
+		pid, _, err = syscall.StartProcess(self, append([]string{"claude-guard"}, args...), &syscall.ProcAttr{
+			Env:   watcherEnv(),
+			Files: files,
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
 	})
 	return pid, err
 }

@@ -135,12 +135,16 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 // Pdeathsig fires when the thread that forked the child exits.
 func waitLoop(path string, argv []string, attr *syscall.ProcAttr, started chan<- spawned, events chan<- waitEvent, kick <-chan struct{}) {
 	runtime.LockOSThread()
-	pid, _, err := syscall.StartProcess(path, argv, attr)
+	var pid int
+	var err error
 	inCgroup := true
-	if err != nil && retryable(err) && dropCgroup(attr.Sys) {
-		inCgroup = false
+	withAllCPUs(func() {
 		pid, _, err = syscall.StartProcess(path, argv, attr)
-	}
+		if err != nil && retryable(err) && dropCgroup(attr.Sys) {
+			inCgroup = false
+			pid, _, err = syscall.StartProcess(path, argv, attr)
+		}
+	})
 	if err != nil {
 		started <- spawned{err: err}
 		return

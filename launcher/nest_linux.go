@@ -17,5 +17,7 @@ func parentIsGuard() bool {
 // execClaude replaces the guard with path: the enclosing guard already
 // contains it.
 func execClaude(path string, argv []string) error {
-	return unix.Exec(path, argv, os.Environ())
+	var err error
+	withAllCPUs(func() { err = unix.Exec(path, argv, os.Environ()) })
+	return err
 }

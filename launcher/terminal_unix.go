@@ -40,10 +40,13 @@ func startDetached(path string, argv []string) (int, error) {
 	}
 	defer null.Close()
 	fd := null.Fd()
-	pid, _, err := syscall.StartProcess(path, argv, &syscall.ProcAttr{
-		Env:   os.Environ(),
-		Files: []uintptr{fd, fd, fd},
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+	var pid int
+	withAllCPUs(func() {
+		pid, _, err = syscall.StartProcess(path, argv, &syscall.ProcAttr{
+			Env:   os.Environ(),
+			Files: []uintptr{fd, fd, fd},
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
 	})
 	return pid, err
 }
