@@ -55,6 +55,16 @@ func (w *watcher) serve(idle time.Duration) error {
 	for {
 		select {
 		case <-term:
+			// The runs whose guards ended while events gathered are
+			// swept too: a run left unswept keeps its lock file until
+			// the next reap.
+			for {
+				n, err := unix.EpollWait(ep, events, 0)
+				if n <= 0 && !errors.Is(err, unix.EINTR) {
+					break
+				}
+				w.handle(ep, events[:max(n, 0)], conns)
+			}
 			return w.close(conns)
 		default:
 		}
@@ -62,16 +72,7 @@ func (w *watcher) serve(idle time.Duration) error {
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return errors.Join(err, w.close(conns))
 		}
-		for _, ev := range events[:max(n, 0)] {
-			if fd := int(ev.Fd); fd == w.ln.Fd() {
-				w.acceptAll(ep, conns)
-			} else if c := conns[fd]; c != nil && w.read(fd, c) {
-				_ = unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil)
-				unix.Close(fd)
-				delete(conns, fd)
-				w.ended(c)
-			}
-		}
+		w.handle(ep, events[:max(n, 0)], conns)
 		if now := time.Now(); !now.Before(next) {
 			next = now.Add(every)
 			if _, err := os.Stat(w.reg.Path()); err != nil {
@@ -86,6 +87,21 @@ func (w *watcher) serve(idle time.Duration) error {
 		}
 		if n > 0 {
 			time.Sleep(coalesce)
+		}
+	}
+}
+
+// handle takes new guards, reads registrations and starts the end of the
+// runs whose connection ended.
+func (w *watcher) handle(ep int, events []unix.EpollEvent, conns map[int]*guardConn) {
+	for _, ev := range events {
+		if fd := int(ev.Fd); fd == w.ln.Fd() {
+			w.acceptAll(ep, conns)
+		} else if c := conns[fd]; c != nil && w.read(fd, c) {
+			_ = unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil)
+			unix.Close(fd)
+			delete(conns, fd)
+			w.ended(c)
 		}
 	}
 }

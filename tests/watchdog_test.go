@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/claude-guard/claude-guard/pidfile"
 )
 
 // watchdogs lists the processes watching this fixture's registry: its
@@ -256,5 +258,28 @@ func TestWatcherLeavesWithItsRegistry(t *testing.T) {
 	waitGone(t, w[0])
 	if _, err := os.Stat(f.home); !os.IsNotExist(err) {
 		t.Errorf("the registry is back: %v", err)
+	}
+}
+
+// A watcher told to stop (SIGTERM) first sweeps the runs whose guards ended
+// while it let events gather: each run leaves nothing in the registry.
+func TestWatcherStoppedSweepsRunsJustEnded(t *testing.T) {
+	f := newFixture(t)
+	env := append(f.env, "CLAUDE_GUARD_WATCHER_IDLE=1h")
+	for i := 0; i < 5; i++ {
+		cmd := exec.Command(guardBinary(t), "true")
+		cmd.Env, cmd.Dir = env, f.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("claude-guard true: %v: %s", err, out)
+		}
+		w := f.waitWatchdogs(1)
+		syscall.Kill(w[0], syscall.SIGTERM)
+		waitGone(t, w[0])
+		names, _ := os.ReadDir(f.home)
+		for _, n := range names {
+			if id, _, _ := strings.Cut(n.Name(), "."); pidfile.ValidRunID(id) {
+				t.Fatalf("round %d: %s left in the registry after its run ended and the watcher stopped", i, n.Name())
+			}
+		}
 	}
 }
