@@ -4,20 +4,25 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The guard's CPUs. A guard mostly waits, and at a launch its threads hand
-// work to each other (each signal registration is a round trip to the Go
-// runtime's signal thread, the wait loop's thread reports the child's start
-// and end): when the other thread sleeps on another CPU, waking it costs an
-// interrupt to that CPU, 50 to 150 µs in a VM. OneCPU keeps the guard's own
-// threads on the CPU it started on, where each hand-off is a switch; what it
-// starts gets the CPUs the guard was given.
+// The guard's CPUs. A guard mostly waits, and at a launch and at the end of
+// a run its threads hand work to each other (each signal registration is a
+// round trip to the Go runtime's signal thread, the wait loop's thread
+// reports the child's start and end): when the other thread sleeps on
+// another CPU, waking it costs an interrupt to that CPU, 50 to 150 µs in a
+// VM. OneCPU keeps the guard's own threads on the CPU it started on, where
+// each hand-off is a switch. A guard that copies the command's stdout
+// (stream-json) streams faster on two: unpin gives them back once the
+// command is started. What the guard starts gets the CPUs the guard was
+// given.
 var cpus struct {
-	pinned  bool
+	mu      sync.Mutex
+	pinned  bool        // the guard's threads are on current
 	given   unix.CPUSet // the guard's CPUs when it started
 	current unix.CPUSet // the one CPU its threads run on
 }
@@ -34,22 +39,39 @@ func OneCPU() {
 		return
 	}
 	cpus.current.Set(int(cpu))
+	cpus.pinned = setThreads(&cpus.current)
+}
+
+// unpin gives the guard's threads back the CPUs it was given.
+func unpin() {
+	cpus.mu.Lock()
+	defer cpus.mu.Unlock()
+	if cpus.pinned {
+		setThreads(&cpus.given)
+		cpus.pinned = false
+	}
+}
+
+// setThreads sets every thread of the guard's to set.
+func setThreads(set *unix.CPUSet) bool {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return
+		return false
 	}
 	for _, t := range tasks {
 		if tid, err := strconv.Atoi(t.Name()); err == nil {
-			_ = unix.SchedSetaffinity(tid, &cpus.current)
+			_ = unix.SchedSetaffinity(tid, set)
 		}
 	}
-	cpus.pinned = true
+	return true
 }
 
 // withAllCPUs runs start, which starts or becomes another process, on a
 // thread that has the CPUs the guard was given: a new process inherits its
 // starter's thread's CPUs, and keeps them across exec.
 func withAllCPUs(start func()) {
+	cpus.mu.Lock()
+	defer cpus.mu.Unlock()
 	if !cpus.pinned {
 		start()
 		return

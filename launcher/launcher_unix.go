@@ -102,6 +102,9 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 	}
 	g.child = sp.child
 	rec.started(g.child)
+	if pr != nil {
+		unpin() // a copier streams faster on every CPU (see OneCPU)
+	}
 
 	var copied chan struct{}
 	if pr != nil {

@@ -14,10 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The guard keeps its own threads on the CPU it started on (its threads'
-// hand-offs are then switches rather than wake-ups of another CPU), and
-// what it starts gets the CPUs the guard was given: the command, and the
-// registry's watcher.
+// The guard keeps its own threads on the CPU it started on (their hand-offs
+// are then switches rather than wake-ups of another CPU), unless it copies
+// the command's stdout (stream-json): then they get every CPU back once the
+// command runs. What it starts gets the CPUs the guard was given: the
+// command, and the registry's watcher.
 func TestCommandGetsTheGuardsCPUs(t *testing.T) {
 	var given unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &given); err != nil || given.Count() < 2 {
@@ -51,6 +52,16 @@ func TestCommandGetsTheGuardsCPUs(t *testing.T) {
 	for _, g := range l[1:] {
 		if g != l[1] || !single.MatchString(g) {
 			t.Errorf("the guard's threads run on CPUs %v, not all on one", l[1:])
+			break
+		}
+	}
+	out, stderr, code = f.run("sh", "-c", script, "sh", "--output-format", "stream-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, g := range lists(out) {
+		if g != ours {
+			t.Errorf("copying stream-json, the command and the guard's threads run on CPUs %v, not %s", lists(out), ours)
 			break
 		}
 	}
