@@ -309,6 +309,10 @@ func (c *Cgroup) kill() error {
 }
 
 func (c *Cgroup) remove() error {
+	// The common end: no cgroup below it, one rmdir.
+	if err := unix.Rmdir(c.Path); err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	ds := c.dirs()
 	var err error
 	for i := len(ds) - 1; i >= 0; i-- {

@@ -158,3 +158,28 @@ func TestMoveTreeThenKill(t *testing.T) {
 		}
 	}
 }
+
+// Remove takes the cgroups a run made below its own with it.
+func TestRemoveWithCgroupsBelow(t *testing.T) {
+	if _, err := CgroupUsable(); err != nil {
+		t.Skipf("no usable cgroup here: %v", err)
+	}
+	cg, err := NewCgroup(fmt.Sprintf("remove-test-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	below := filepath.Join(cg.Path, "a", "b")
+	if err := os.MkdirAll(below, 0o755); err != nil {
+		cg.Remove()
+		t.Fatal(err)
+	}
+	if err := cg.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cg.Path); !os.IsNotExist(err) {
+		t.Fatalf("%s still there: %v", cg.Path, err)
+	}
+	if err := cg.Remove(); err != nil {
+		t.Fatalf("removing it again: %v", err)
+	}
+}
