@@ -28,6 +28,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -85,6 +86,10 @@ func exitCode(err error, app *cli.App, args []string) int {
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, syscall.EPIPE):
+		// The reader of stdout went away (ps --json | head): quiet, as a
+		// command ended by SIGPIPE is.
+		return 128 + int(syscall.SIGPIPE)
 	case errors.As(err, &ue):
 		warn("%v", rephrase(ue.err, app, args))
 		warn("run '%s --help' for usage", commandPath(app, args))

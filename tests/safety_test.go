@@ -193,3 +193,25 @@ func TestStrictOnFullDisk(t *testing.T) {
 		t.Fatal("the command did not run")
 	}
 }
+
+// The reader of a listing going away (ps --json | head) ends it quietly,
+// as a command ended by SIGPIPE, not with an error on stderr.
+func TestListingToClosedPipe(t *testing.T) {
+	f := newFixture(t)
+	for _, args := range [][]string{{"ps", "--json"}, {"ps", "--json", "--all"}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		cmd := exec.Command(guardBinary(t), args...)
+		cmd.Env, cmd.Dir = f.env, f.dir
+		var stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = w, &stderr
+		cmd.Run()
+		w.Close()
+		if code := cmd.ProcessState.ExitCode(); code != 141 || stderr.Len() != 0 {
+			t.Errorf("%v into a closed pipe: exit %d, stderr %q; want 141 and nothing", args, code, stderr.String())
+		}
+	}
+}
