@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -387,54 +388,82 @@ func StartupReap(reg *pidfile.Registry, grace time.Duration) []error {
 func startupReap(reg *pidfile.Registry, grace time.Duration, known map[string]pidfile.Entry) []error {
 	var errs []error
 	err := reg.EachLock(startupBatch, func(ids []string) bool {
-		var held []*pidfile.Handle
-		for _, id := range ids {
-			h, err := reg.TryLock(id)
-			switch {
-			case err == nil:
-				held = append(held, h)
-			case !errors.Is(err, pidfile.ErrLive) && !errors.Is(err, pidfile.ErrGone):
-				errs = append(errs, err)
-			}
-		}
-		if len(held) == 0 {
-			return true
-		}
-		snap, err := take(since(held, known))
-		if err != nil {
-			for _, h := range held {
-				h.Close()
-			}
-			errs = append(errs, err)
-			return false
-		}
-		// Side by side: a run whose processes wait out the grace period
-		// must not hold up the others, whose locks this reap now holds.
-		// At most startupParallel at once: each reap's goroutine grows a
-		// stack of its own, and a watcher's memory is to stay small.
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		sem := make(chan struct{}, startupParallel)
-		for _, h := range held {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem }()
-				defer wg.Done()
-				if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, known[h.ID()]); err != nil && !errors.Is(err, pidfile.ErrGone) {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		return true
+		return reapBatch(reg, ids, grace, known, &errs)
 	})
 	if err != nil {
 		errs = append(errs, err)
 	}
 	return errs
+}
+
+// reapKnown reaps the runs of known only: the watcher's sweep of the runs
+// it saw end. The registry is not listed, and no other run is taken, so the
+// sweep reads the environments of recent processes only (see startupReap)
+// however many runs live beside them; what else is stale is the next
+// startup reap's.
+func reapKnown(reg *pidfile.Registry, grace time.Duration, known map[string]pidfile.Entry) []error {
+	ids := make([]string, 0, len(known))
+	for id := range known {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var errs []error
+	for len(ids) > 0 {
+		n := min(len(ids), startupBatch)
+		if !reapBatch(reg, ids[:n], grace, known, &errs) {
+			break
+		}
+		ids = ids[n:]
+	}
+	return errs
+}
+
+// reapBatch reaps the runs of ids whose locks are free, side by side; false
+// stops the reap (no snapshot of the processes could be had).
+func reapBatch(reg *pidfile.Registry, ids []string, grace time.Duration, known map[string]pidfile.Entry, errs *[]error) bool {
+	var held []*pidfile.Handle
+	for _, id := range ids {
+		h, err := reg.TryLock(id)
+		switch {
+		case err == nil:
+			held = append(held, h)
+		case !errors.Is(err, pidfile.ErrLive) && !errors.Is(err, pidfile.ErrGone):
+			*errs = append(*errs, err)
+		}
+	}
+	if len(held) == 0 {
+		return true
+	}
+	snap, err := take(since(held, known))
+	if err != nil {
+		for _, h := range held {
+			h.Close()
+		}
+		*errs = append(*errs, err)
+		return false
+	}
+	// Side by side: a run whose processes wait out the grace period must
+	// not hold up the others, whose locks this reap now holds. At most
+	// startupParallel at once: each reap's goroutine grows a stack of its
+	// own, and a watcher's memory is to stay small.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, startupParallel)
+	for _, h := range held {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			defer wg.Done()
+			if _, err := reapLocked(reg, h, grace, false, pidfile.EventReap, "stale: guard gone", snap, known[h.ID()]); err != nil && !errors.Is(err, pidfile.ErrGone) {
+				mu.Lock()
+				*errs = append(*errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return true
 }
 
 // since is the start (in ticks of this boot) of the oldest guard of the

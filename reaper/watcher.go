@@ -101,9 +101,9 @@ func (w *watcher) runEnded(id string, known pidfile.Entry) {
 }
 
 // sweeper sweeps for the cookies of runs that ended cleanly: sweepWindow
-// after the first of them, all that ended meanwhile in one scan (the
-// startup reap takes every run whose lock is free), under the registry's
-// sweep lock.
+// after the first of them, all that ended meanwhile in one scan, under the
+// registry's sweep lock. It takes those runs only: a stale run it was not
+// told of is the next startup reap's (reapDue).
 func (w *watcher) sweeper() {
 	defer close(w.swept)
 	for range w.sweep {
@@ -113,7 +113,7 @@ func (w *watcher) sweeper() {
 		known := w.toSweep
 		w.toSweep = map[string]pidfile.Entry{}
 		w.mu.Unlock()
-		startupReap(w.reg, min(w.grace, WatchdogGrace), known)
+		reapKnown(w.reg, min(w.grace, WatchdogGrace), known)
 		if err == nil {
 			release()
 		}
