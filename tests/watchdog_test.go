@@ -228,11 +228,18 @@ func TestWatcherSocketNotASocket(t *testing.T) {
 	g := f.guard(helperPath(t, "fakeclaude"), "ready=ready", "waitfile=done")
 	waitPath(t, f.path("ready"))
 	waitUntil(t, "a watcher serving the run", func() bool { return len(watchersOf(f.home)) == 1 })
+	// The watcher process is there from its exec on; it moves the FIFO
+	// aside as it starts to listen.
+	var m []string
+	waitUntil(t, "the FIFO in quarantine", func() bool {
+		m, _ = filepath.Glob(filepath.Join(f.home, "quarantine", ".watcher.sock.*"))
+		return len(m) > 0
+	})
+	if len(m) != 1 {
+		t.Errorf("quarantined: %v", m)
+	}
 	if w := watchdogsOf(f.home); len(w) != 0 {
 		t.Errorf("watchdogs started: %v", w)
-	}
-	if m, _ := filepath.Glob(filepath.Join(f.home, "quarantine", ".watcher.sock.*")); len(m) != 1 {
-		t.Errorf("quarantined: %v", m)
 	}
 	f.touch("done")
 	if err := g.Wait(); err != nil {
