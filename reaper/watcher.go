@@ -77,8 +77,6 @@ type watcher struct {
 	reapDue  atomic.Bool  // a registration, or a connection ended unregistered, since the last reap
 
 	mu      sync.Mutex
-	conns   map[*os.File]bool // registered guards' connections
-	closing bool
 	toSweep map[string]pidfile.Entry // runs ended cleanly, with their guards, for the sweeper
 }
 
