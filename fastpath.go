@@ -25,7 +25,6 @@ func fastPath(args []string) (code int, ok bool) {
 	}
 	first := args[1]
 	if first == launcher.WatchdogCommand && len(args) == 4 {
-		catchSIGPIPE()
 		if err := watchdog(args[2], args[3]); err != nil {
 			warn("%v", err)
 			return 1, true
@@ -33,7 +32,6 @@ func fastPath(args []string) (code int, ok bool) {
 		return 0, true
 	}
 	if first == launcher.WatcherCommand && len(args) == 3 {
-		catchSIGPIPE()
 		if err := watcher(args[2]); err != nil {
 			warn("%v", err)
 			return 1, true

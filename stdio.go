@@ -7,9 +7,10 @@ import (
 	"syscall"
 )
 
-// catchSIGPIPE is called before a command's first write, and by warn: a
+// catchSIGPIPE is called before a subcommand's first write, and by warn: a
 // guard's own path leaves it to launcher.NotifySignals, in the background,
-// before its command starts, and to warn should it say something before.
+// before its command starts, and to warn should it say something before; the
+// watcher and watchdog (stdio on /dev/null) write only through warn.
 // stderr belongs to whoever started the guard and may be a pipe nobody reads
 // any more: a diagnostic written there must fail with EPIPE, which warn
 // drops, not kill the guard before its command starts. (A closed stderr is

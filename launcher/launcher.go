@@ -29,7 +29,8 @@ type Config struct {
 	NoWatchdog      bool
 
 	// Signals carries the signals the guard receives, registered with
-	// NotifySignals, whose channel is SignalsUp (nil: registered already).
+	// NotifySignals (SIGPIPE caught too), whose channel is SignalsUp (nil:
+	// registered already, SIGPIPE included).
 	Signals   <-chan os.Signal
 	SignalsUp <-chan struct{}
 	// Warn prints one diagnostic line to stderr.

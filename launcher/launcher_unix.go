@@ -43,13 +43,13 @@ type guardOS struct {
 func run(cfg Config, path string, rec *record) (Status, error) {
 	g := &guard{cfg: cfg, rec: rec, daemon: newDaemonOut(),
 		guardOS: guardOS{tty: isTerminal(os.Stdin) && isForeground(), own: make(chan os.Signal, 16)}}
-	// SIGPIPE is caught so a reader of stdout going away is an EPIPE for the
-	// copier, not the guard's death (the caller caught it already). These
-	// are registered in the background, never stopped: none of them ends the
-	// guard before, and each is a round trip to the runtime's signal thread.
-	// SIGCHLD only matters once wait4 has found no child; SIGTSTP and SIGCONT
-	// once the shell stops or continues the job.
-	go signal.Notify(g.own, unix.SIGCHLD, unix.SIGPIPE, unix.SIGCONT, unix.SIGTSTP)
+	// The signals the guard handles itself are registered in the
+	// background, never stopped: none of them ends the guard before, and
+	// each is a round trip to the runtime's signal thread. SIGCHLD only
+	// matters once wait4 has found no child; SIGTSTP and SIGCONT once the
+	// shell stops or continues the job. (SIGPIPE, which makes a reader of
+	// stdout going away an EPIPE for the copier, is NotifySignals'.)
+	go signal.Notify(g.own, unix.SIGCHLD, unix.SIGCONT, unix.SIGTSTP)
 	var err error
 	if g.subreaper, err = becomeSubreaper(); err != nil {
 		cfg.Warn("cannot become a subreaper, orphans will be found by cookie only: %v", err)
