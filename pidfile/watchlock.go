@@ -22,14 +22,9 @@ func (r *Registry) LockWatch(cfgDir string) (*WatchLock, error) {
 }
 
 func (r *Registry) lockWatch(path string) (*WatchLock, error) {
-	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		// A FIFO, directory or symlink under the lock's name locks
-		// nothing: moved aside (it is the registry's own name), then made
-		// anew. Left in place, every watcher start would fail on it.
-		why := fmt.Errorf("watch lock is not a regular file (%v)", fi.Mode().Type())
-		if qerr := r.quarantine(filepath.Base(path), why); !errors.As(qerr, new(*QuarantinedError)) {
-			return nil, &BadFileError{Path: path, Err: why}
-		}
+	// A FIFO, directory or symlink under the lock's name locks nothing.
+	if err := r.setAside(path, os.FileMode.IsRegular, "watch lock is not a regular file"); err != nil {
+		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -43,6 +38,22 @@ func (r *Registry) lockWatch(path string) (*WatchLock, error) {
 		return nil, fmt.Errorf("pidfile: lock %s: %w", path, err)
 	}
 	return &WatchLock{f: f}, nil
+}
+
+// setAside moves the file at path, one of the registry's own names, into
+// quarantine when it is there but not of the kind ok accepts; it is then
+// made anew (left in place, every watcher start would fail on it). An
+// error: it is there and could not be moved.
+func (r *Registry) setAside(path string, ok func(os.FileMode) bool, what string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || ok(fi.Mode()) {
+		return nil
+	}
+	why := fmt.Errorf("%s (%v)", what, fi.Mode().Type())
+	if qerr := r.quarantine(filepath.Base(path), why); !errors.As(qerr, new(*QuarantinedError)) {
+		return &BadFileError{Path: path, Err: why}
+	}
+	return nil
 }
 
 // WatcherSocket is the name of the socket, in the registry, on which the

@@ -66,12 +66,10 @@ func (r *Registry) ListenWatcher() (*WatcherListener, error) {
 	}
 	defer done()
 	path := filepath.Join(r.dir, WatcherSocket)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != os.ModeSocket {
-		// Not a dead watcher's socket: moved aside, never removed.
-		why := fmt.Errorf("watcher socket is not a socket (%v)", fi.Mode().Type())
-		if qerr := r.quarantine(WatcherSocket, why); !errors.As(qerr, new(*QuarantinedError)) {
-			return nil, &BadFileError{Path: path, Err: why}
-		}
+	// Not a dead watcher's socket: moved aside, never removed.
+	isSocket := func(m os.FileMode) bool { return m.Type() == os.ModeSocket }
+	if err := r.setAside(path, isSocket, "watcher socket is not a socket"); err != nil {
+		return nil, err
 	}
 	_ = os.Remove(path)
 	fd, err := newSocket()
