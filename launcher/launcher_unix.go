@@ -101,10 +101,10 @@ func run(cfg Config, path string, rec *record) (Status, error) {
 		return Status{}, startError(cfg.Argv[0], sp.err)
 	}
 	g.child = sp.child
-	rec.started(g.child)
 	if pr != nil {
 		unpin() // a copier streams faster on every CPU (see OneCPU)
 	}
+	rec.started(g.child)
 
 	var copied chan struct{}
 	if pr != nil {

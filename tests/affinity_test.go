@@ -26,8 +26,10 @@ func TestCommandGetsTheGuardsCPUs(t *testing.T) {
 	}
 	f := newFixture(t)
 	// The command reports its own CPUs, then each of its parent's (the
-	// guard's) threads'.
-	script := `grep Cpus_allowed_list /proc/self/status; grep -h Cpus_allowed_list /proc/$PPID/task/*/status`
+	// guard's) threads'. It waits for the guard to record it: until then the
+	// thread that started it may still have the CPUs it started it with.
+	script := `i=0; until grep -qE "\"pid\": ?$$[,}]" "$CLAUDE_GUARD_HOME"/*.json 2>/dev/null || [ $i = 1000 ]; do sleep 0.01; i=$((i+1)); done
+grep Cpus_allowed_list /proc/self/status; grep -h Cpus_allowed_list /proc/$PPID/task/*/status`
 	lists := func(out string) []string {
 		var l []string
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
