@@ -3,6 +3,7 @@ package killtree
 import (
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,15 @@ func CgroupMount() (string, error) { return cgroupMount() }
 
 // OwnCgroup returns the directory of the caller's own cgroup.
 func OwnCgroup() (string, error) { return ownCgroup() }
+
+// CgroupOf returns the directory of pid's cgroup.
+func CgroupOf(pid int) (string, error) { return procCgroup(strconv.Itoa(pid)) }
+
+// DaemonCgroupName is the name of the cgroup of its own that claude's
+// background daemon id is moved into, out of the run that started it.
+func DaemonCgroupName(id ID) string {
+	return "daemon-" + strconv.Itoa(id.PID) + "-" + strconv.FormatUint(id.Start, 10)
+}
 
 // CgroupUsable says whether NewCgroup can work here, and if not why: no
 // cgroup v2, or the caller's own cgroup not writable (not delegated). It

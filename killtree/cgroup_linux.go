@@ -101,12 +101,14 @@ func parseProcCgroup(b []byte) (string, error) {
 	return "", errors.New("killtree: not in a cgroup v2")
 }
 
-func ownCgroup() (string, error) {
+func ownCgroup() (string, error) { return procCgroup("self") }
+
+func procCgroup(pid string) (string, error) {
 	mount, err := cgroupMount()
 	if err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile("/proc/self/cgroup")
+	b, err := os.ReadFile("/proc/" + pid + "/cgroup")
 	if err != nil {
 		return "", fmt.Errorf("killtree: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 func cgroupMount() (string, error)            { return "", errors.ErrUnsupported }
 func ownCgroup() (string, error)              { return "", errors.ErrUnsupported }
+func procCgroup(string) (string, error)       { return "", errors.ErrUnsupported }
 func cgroupUsable() (string, error)           { return "", errors.ErrUnsupported }
 func newCgroup(string) (*Cgroup, error)       { return nil, errors.ErrUnsupported }
 func checkCgroupDir(string) error             { return errors.ErrUnsupported }

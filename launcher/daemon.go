@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -134,7 +133,7 @@ func moveDaemon(runCg *killtree.Cgroup, daemon reaper.Daemon) {
 	if len(in) == 0 {
 		return
 	}
-	own, err := killtree.NewCgroup("daemon-" + strconv.Itoa(daemon.ID.PID) + "-" + strconv.FormatUint(daemon.ID.Start, 10))
+	own, err := killtree.NewCgroup(killtree.DaemonCgroupName(daemon.ID))
 	if err != nil {
 		return
 	}

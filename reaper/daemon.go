@@ -200,8 +200,8 @@ var uuidRE = sync.OnceValue(func() *regexp.Regexp {
 })
 
 // daemonMembers is what is left of a daemon entry: the daemon's tree while
-// the recorded daemon runs, and whatever of the recorded tree still runs,
-// with the tools of its recorded sessions.
+// the recorded daemon runs, the members of its own cgroup, and whatever of
+// the recorded tree still runs, with the tools of its recorded sessions.
 func (s *Snapshot) daemonMembers(e pidfile.Entry) []killtree.Proc {
 	var out []killtree.Proc
 	d := s.daemons[e.ConfigDir]
@@ -213,6 +213,13 @@ func (s *Snapshot) daemonMembers(e pidfile.Entry) []killtree.Proc {
 		out = append(out, d.Procs...)
 	}
 	if e.BootID == s.BootID {
+		if cg := RunCgroup(e); cg != nil {
+			for _, id := range cg.Procs() {
+				if p, ok := s.byPID[id.PID]; ok && p.Start == id.Start {
+					out = append(out, p)
+				}
+			}
+		}
 		for _, t := range append([]pidfile.Proc{{PID: e.PID, Start: e.Start}}, e.Tree...) {
 			if p, ok := s.byPID[t.PID]; ok && p.Start == t.Start {
 				out = append(out, s.subtree(p)...)

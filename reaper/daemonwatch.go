@@ -3,6 +3,7 @@ package reaper
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -133,6 +134,12 @@ func (w *daemonWatcher) record(d Daemon) error {
 	if e.PID != 0 && (e.PID != d.ID.PID || e.Start != d.ID.Start) {
 		// a successor: the predecessor's leftovers stay on record
 		e.Tree = append(e.Tree, pidfile.Proc{PID: e.PID, Start: e.Start})
+		e.Cgroup = ""
+	}
+	// The cgroup of its own the run that started it moved it into: what
+	// it forks between two records is there.
+	if p, err := killtree.CgroupOf(d.ID.PID); err == nil && filepath.Base(p) == killtree.DaemonCgroupName(d.ID) {
+		e.Cgroup = p
 	}
 	e.Kind, e.ConfigDir, e.Label = pidfile.KindDaemon, w.cfgDir, "daemon"
 	e.PID, e.Start, e.PGID = d.ID.PID, d.ID.Start, d.ID.PID

@@ -103,7 +103,7 @@ func take(since uint64) (*Snapshot, error) {
 // process group while that provably is the run's, and every process carrying
 // its cookie. The guard itself and the caller are never members, nor is
 // claude's background daemon or anything of its (daemon.go), whatever cookie
-// it carries: the members of a daemon's own entry are its tree.
+// it carries: the members of a daemon's own entry are its cgroup and tree.
 func (s *Snapshot) Members(e pidfile.Entry) []killtree.Proc {
 	if e.Kind == pidfile.KindDaemon {
 		return s.daemonMembers(e)
@@ -166,15 +166,19 @@ func (s *Snapshot) carries(pid int, id string) bool {
 	return false
 }
 
-// RunCgroup returns run e's cgroup, or nil when it has none, or when the
-// path its entry gives is not a claude-guard cgroup made for this run: an
-// entry is untrusted input, and a forged one must not have an unrelated
-// cgroup killed.
+// RunCgroup returns run e's cgroup (a daemon entry's: the daemon's own), or
+// nil when it has none, or when the path its entry gives is not a
+// claude-guard cgroup made for this run: an entry is untrusted input, and a
+// forged one must not have an unrelated cgroup killed.
 func RunCgroup(e pidfile.Entry) *killtree.Cgroup {
 	if e.Cgroup == "" {
 		return nil
 	}
-	cg, err := killtree.OpenCgroup(e.Cgroup, e.RunID)
+	name := e.RunID
+	if e.Kind == pidfile.KindDaemon {
+		name = killtree.DaemonCgroupName(killtree.ID{PID: e.PID, Start: e.Start})
+	}
+	cg, err := killtree.OpenCgroup(e.Cgroup, name)
 	if err != nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,4 +104,62 @@ func (f *fixture) waitDaemonRow(ok func(map[string]any) bool) map[string]any {
 func (f *fixture) auditLog() string {
 	b, _ := os.ReadFile(filepath.Join(f.home, "audit.log"))
 	return string(b)
+}
+
+// What claude's daemon forks between two records of its watcher (a spare
+// pty host, respawned within milliseconds) is in the daemon's own cgroup:
+// when the daemon is SIGKILLed and nothing re-adopts it within the window,
+// it is ended with the rest, though no record ever named it.
+func TestDaemonForkBetweenRecords(t *testing.T) {
+	f := modeFixture(t, "cgroup")
+	f.env = append(f.env, "CLAUDE_GUARD_DAEMON_ADOPT=500ms")
+	cfg := filepath.Join(filepath.Dir(f.home), "claudecfg")
+	os.MkdirAll(cfg, 0o700)
+	// The daemon starts in a session of its own and, once told, forks a
+	// sleeper with no environment (no cookie, no session) in one more.
+	g := f.guard("--grace", "200ms", "sh", "-c",
+		"setsid fakeclaude pid=daemon waitfile=spawn clearenv=spare block </dev/null >/dev/null 2>&1 & fakeclaude waitfile=go")
+	daemon := f.pid("daemon")
+	t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL) })
+	st, err := readStat(daemon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := fmt.Sprintf(`{"supervisorPid": %d, "supervisorProcStart": "%d", "workers": {}}`, daemon, st.start)
+	if err := os.WriteFile(filepath.Join(cfg, "daemon.status.json"), []byte(status), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	row := f.waitDaemonRow(func(r map[string]any) bool { return r["state"] == "running" && r["cgroup"] != nil })
+	if cg, _ := row["cgroup"].(string); !strings.HasSuffix(cg, fmt.Sprintf("/daemon-%d-%d", daemon, st.start)) {
+		t.Fatalf("the daemon's row gives cgroup %q", cg)
+	}
+	f.touch("go")
+	if err := g.Wait(); err != nil {
+		t.Fatalf("guard: %v", err)
+	}
+	if !alive(daemon) {
+		t.Fatal("the run's cleanup ended the daemon")
+	}
+
+	f.touch("spawn")
+	spare := f.pid("spare")
+	t.Cleanup(func() { syscall.Kill(spare, syscall.SIGKILL) })
+	syscall.Kill(daemon, syscall.SIGKILL)
+	killed := time.Now()
+	waitGone(t, daemon)
+	waitGone(t, spare)
+	// not before claude had its window to re-adopt it
+	if d := time.Since(killed); d < 500*time.Millisecond {
+		t.Errorf("the spare was ended %v after the daemon's death, within the re-adoption window", d)
+	}
+	// the audit follows the kill
+	if !poll(10*time.Second, func() bool {
+		a := f.auditLog()
+		return strings.Contains(a, "daemon died") && strings.Contains(a, strconv.Itoa(spare))
+	}) {
+		t.Errorf("the audit log does not record ending the spare %d:\n%s", spare, f.auditLog())
+	}
+	if !poll(10*time.Second, func() bool { return len(f.ps()) == 0 }) {
+		t.Fatalf("entries left: %v", f.ps())
+	}
 }
