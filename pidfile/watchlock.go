@@ -1,9 +1,9 @@
 package pidfile
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +17,9 @@ type WatchLock struct{ f *os.File }
 // without waiting. ErrLive: another process watches it. The lock file's name
 // starts with a dot, so List never takes it for a run.
 func (r *Registry) LockWatch(cfgDir string) (*WatchLock, error) {
-	sum := sha256.Sum256([]byte(cfgDir))
-	return r.lockWatch(filepath.Join(r.dir, fmt.Sprintf(".daemon-%x.watch", sum[:8])))
+	h := fnv.New64a()
+	h.Write([]byte(cfgDir))
+	return r.lockWatch(filepath.Join(r.dir, fmt.Sprintf(".daemon-%016x.watch", h.Sum64())))
 }
 
 func (r *Registry) lockWatch(path string) (*WatchLock, error) {

@@ -4,6 +4,7 @@ package tests
 
 import (
 	"debug/elf"
+	"strings"
 	"testing"
 )
 
@@ -25,5 +26,25 @@ func TestBinaryIsPureGo(t *testing.T) {
 	}
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Fatalf("the guard links against %v", libs)
+	}
+}
+
+// Nor does it link Go's crypto packages: crypto/rand or crypto/sha256 bring
+// in the FIPS module, whose package inits every launch pays (50-70 µs).
+// Nothing the guard does needs a secret or a cryptographic hash.
+func TestBinaryLinksNoCrypto(t *testing.T) {
+	f, err := elf.Open(guardBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Skipf("no symbol table: %v", err)
+	}
+	for _, s := range syms {
+		if strings.HasPrefix(s.Name, "crypto/") {
+			t.Fatalf("the guard links %s", s.Name)
+		}
 	}
 }
