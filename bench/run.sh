@@ -46,7 +46,7 @@ export CLAUDE_GUARD_WATCHER_IDLE=2s
 
 echo "bench: building" >&2
 go build -tags urfave_cli_no_docs -o "$BIN/claude-guard" .
-for p in stale producer latency reapbench rss hop cpu first; do go build -o "$BIN/$p" "./bench/$p"; done
+for p in stale producer latency reapbench rss hop cpu first b2b; do go build -o "$BIN/$p" "./bench/$p"; done
 G=$BIN/claude-guard
 # The guard as it was before issue 15, measured side by side for the CPU goal
 # (halved): BENCH_BASE=none skips it.
@@ -86,6 +86,10 @@ launch() { # STATE: one hyperfine run per round, all variants side by side
 			-n guard "$G /bin/true" -n guard-no-watchdog "$G --no-watchdog /bin/true" \
 			"${hfbefore[@]}" 2>&1 >/dev/null | grep -v -e "Statistical outliers" -e "^ *$" >&2 || true
 	done
+	# The same variants interleaved in blocks of 10 (bench/b2b): the host's
+	# swings fall on all of them alike.
+	"$BIN/b2b" "$ROUNDS" 41 10 direct=/bin/true tini="$TINI -s -- /bin/true" guard="$G /bin/true" \
+		"${before[@]}" >"$RES/b2b-$1.json"
 }
 quiesce() { $STALE -1; } # wait for this registry's watcher (and any watchdog) to finish
 echo "bench: launch back to back, empty registry" >&2

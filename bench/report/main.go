@@ -73,6 +73,30 @@ func main() {
 				fmt.Sprintf("%.1f× tini's added time (median of %d rounds)", r, len(rounds[st.key])), "≤ 2.5×", r <= 2.5)
 		}
 	}
+	for _, st := range []struct{ key, label string }{{"empty", "empty registry"}, {"live50", "50 live runs"}, {"reaped1000", "1,000 stale entries once reaped"}} {
+		var b2b struct {
+			Blocks, Block int
+			Rounds        []map[string]float64
+		}
+		if !loadOpt(filepath.Join(res, "b2b-"+st.key+".json"), &b2b) || len(b2b.Rounds) == 0 {
+			continue
+		}
+		bm := func(name string) float64 {
+			return median(b2b.Rounds, func(m map[string]float64) float64 { return m[name] })
+		}
+		for _, c := range []struct{ name, label string }{{"guard", "guard"}, {"guard-before", "the guard at " + cpuBaselineCommit}} {
+			if bm(c.name) == 0 {
+				continue
+			}
+			r := median(b2b.Rounds, func(m map[string]float64) float64 {
+				return (m[c.name] - m["direct"]) / (m["tini"] - m["direct"])
+			})
+			row(fmt.Sprintf("launch /bin/true back to back, interleaved in blocks of %d, %s: %s", b2b.Block, st.label, c.label),
+				fmt.Sprintf("direct %.3f ms, tini -s %.3f ms (adds %.3f ms)", bm("direct"), bm("tini"), bm("tini")-bm("direct")),
+				fmt.Sprintf("%.3f ms (adds %.3f ms)", bm(c.name), bm(c.name)-bm("direct")),
+				fmt.Sprintf("%.2f× tini's added time (median of %d rounds)", r, len(b2b.Rounds)), "≤ 2.5×", r <= 2.5)
+		}
+	}
 	if len(rounds["reaped1000"]) > 0 {
 		for _, c := range []struct{ name, label string }{{"guard", "guard"}, {"guard-no-watchdog", "guard --no-watchdog"}} {
 			// added time over direct, compared across the two states, so a
