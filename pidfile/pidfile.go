@@ -196,9 +196,10 @@ func (r *Registry) lockPath(id string) string  { return filepath.Join(r.dir, id+
 
 // Handle is a held run lock.
 type Handle struct {
-	r    *Registry
-	id   string
-	lock *os.File
+	r     *Registry
+	id    string
+	lock  *os.File
+	fresh bool // made by Create, its entry not written yet
 }
 
 // Create makes the lock of a new run and holds it. The lock file appears
@@ -221,7 +222,7 @@ func (r *Registry) Create(id string) (*Handle, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("pidfile: %w", err)
 	}
-	return &Handle{r: r, id: id, lock: f}, nil
+	return &Handle{r: r, id: id, lock: f, fresh: true}, nil
 }
 
 // TryLock takes the lock of run id if its guard is gone. ErrLive: it is
@@ -317,6 +318,11 @@ func (h *Handle) write(e *Entry, durable bool) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("pidfile: %w", err)
+	}
+	fresh := h.fresh
+	h.fresh = false
+	if fresh && !durable && linkEntry(h.lock, b, h.r.lockPath(h.id), h.r.entryPath(h.id)) == nil {
+		return nil
 	}
 	f, err := os.CreateTemp(h.r.dir, "."+h.id+".*.tmp")
 	if err != nil {
