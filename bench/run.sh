@@ -64,13 +64,25 @@ STALE="$BIN/stale $CLAUDE_GUARD_HOME"
 HF=(hyperfine --style none --time-unit millisecond)
 
 # --- machine -------------------------------------------------------------
+# The registry's filesystem matters: on an ext4 without a journal, making a
+# file skips every inode deleted in the last 60-360 s, and a launch makes
+# one (its lock); the reaps and listings below delete thousands, which slows
+# the launches measured after them, and a run started soon after another.
+regfs() {
+	local src type
+	read -r src type < <(findmnt -no SOURCE,FSTYPE -T "$WORK")
+	if [ "$type" = ext4 ] && ! ls /proc/fs/jbd2/ 2>/dev/null | grep -q "^$(basename "$src")-"; then
+		type="ext4 without a journal"
+	fi
+	echo "$type"
+}
 jq -n --arg nproc "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
 	--arg kernel "$(uname -sr)" --arg go "$(go version | cut -d' ' -f3-)" \
 	--arg hyperfine "$(hyperfine --version)" --arg tini "$($TINI --version 2>&1 | head -1)" \
 	--arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')" \
 	--arg date "$(date -u +%Y-%m-%dT%H:%MZ)" \
-	--arg procs "$(ls /proc | grep -c '^[0-9]')" \
-	'{nproc:$nproc,cpu:$cpu,kernel:$kernel,go:$go,hyperfine:$hyperfine,tini:$tini,commit:$commit,date:$date,procs:$procs}' >"$RES/machine.json"
+	--arg procs "$(ls /proc | grep -c '^[0-9]')" --arg fs "$(regfs)" \
+	'{nproc:$nproc,cpu:$cpu,kernel:$kernel,go:$go,hyperfine:$hyperfine,tini:$tini,commit:$commit,date:$date,procs:$procs,fs:$fs}' >"$RES/machine.json"
 
 # --- launch as users pay it (issue 15) --------------------------------------
 # Back to back, no prepare step: each guard's watchdog is still working while
@@ -96,6 +108,16 @@ echo "bench: launch back to back, empty registry" >&2
 $STALE 0
 launch empty
 quiesce
+
+# The same on tmpfs, for reference: what the registry's filesystem costs.
+if [ "$(findmnt -no FSTYPE -T /dev/shm 2>/dev/null)" = tmpfs ]; then
+	echo "bench: launch back to back, empty registry on tmpfs (reference)" >&2
+	SHM=$(mktemp -d /dev/shm/claude-guard-bench.XXXXXX)
+	CLAUDE_GUARD_HOME=$SHM/reg "$BIN/b2b" "$ROUNDS" 41 10 direct=/bin/true tini="$TINI -s -- /bin/true" \
+		guard="$G /bin/true" >"$RES/b2b-tmpfs.json"
+	"$BIN/stale" "$SHM/reg" -1 # its watcher gone
+	rm -rf "$SHM"
+fi
 
 echo "bench: launch back to back, 50 live runs" >&2
 $STALE 0

@@ -37,9 +37,13 @@ func main() {
 	load(filepath.Join(res, "reap.json"), &reap)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "Machine: %s CPUs, %s; %s; %s; %s; %s. Commit %s, run %s; %s processes on the machine.\n\n",
+	fs := ""
+	if machine["fs"] != "" {
+		fs = "; the registry on " + machine["fs"]
+	}
+	fmt.Fprintf(&b, "Machine: %s CPUs, %s; %s; %s; %s; %s. Commit %s, run %s; %s processes on the machine%s.\n\n",
 		machine["nproc"], machine["cpu"], machine["kernel"], machine["go"], machine["hyperfine"], machine["tini"],
-		machine["commit"], machine["date"], machine["procs"])
+		machine["commit"], machine["date"], machine["procs"], fs)
 	b.WriteString("| measure | baseline | claude-guard | ratio / added | goal | met? |\n|---|---|---|---|---|---|\n")
 	row := func(measure, base, guard, ratio, goal string, met bool) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", measure, base, guard, ratio, goal, yes(met))
@@ -73,7 +77,8 @@ func main() {
 				fmt.Sprintf("%.1f× tini's added time (median of %d rounds)", r, len(rounds[st.key])), "≤ 2.5×", r <= 2.5)
 		}
 	}
-	for _, st := range []struct{ key, label string }{{"empty", "empty registry"}, {"live50", "50 live runs"}, {"reaped1000", "1,000 stale entries once reaped"}} {
+	for _, st := range []struct{ key, label string }{{"empty", "empty registry"}, {"live50", "50 live runs"}, {"reaped1000", "1,000 stale entries once reaped"},
+		{"tmpfs", "empty registry on tmpfs (reference)"}} {
 		var b2b struct {
 			Blocks, Block int
 			Rounds        []map[string]float64
