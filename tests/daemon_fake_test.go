@@ -24,14 +24,7 @@ func TestDaemonStatusFile(t *testing.T) {
 	g := f.guard("--grace", "200ms", helperPath(t, "fakeclaude"), "setsid=daemon", "setsid=other", "waitfile=go")
 	daemon, other := f.pid("daemon"), f.pid("other")
 	t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL); syscall.Kill(other, syscall.SIGKILL) })
-	st, err := readStat(daemon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status := fmt.Sprintf(`{"supervisorPid": %d, "supervisorProcStart": "%d", "workers": {}}`, daemon, st.start)
-	if err := os.WriteFile(filepath.Join(cfg, "daemon.status.json"), []byte(status), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeDaemonStatus(t, cfg, daemon)
 	// the guard finds it within a tick of its record
 	row := f.waitDaemonRow(func(r map[string]any) bool { return r["state"] == "running" })
 	f.touch("go")
@@ -84,6 +77,21 @@ func TestDaemonStatusFile(t *testing.T) {
 	}
 }
 
+// writeDaemonStatus makes pid claude's daemon of cfg, as claude's status file
+// names it, and returns its start ticks.
+func writeDaemonStatus(t *testing.T, cfg string, pid int) uint64 {
+	t.Helper()
+	st, err := readStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := fmt.Sprintf(`{"supervisorPid": %d, "supervisorProcStart": "%d", "workers": {}}`, pid, st.start)
+	if err := os.WriteFile(filepath.Join(cfg, "daemon.status.json"), []byte(status), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return st.start
+}
+
 func (f *fixture) waitDaemonRow(ok func(map[string]any) bool) map[string]any {
 	f.t.Helper()
 	var row map[string]any
@@ -121,16 +129,9 @@ func TestDaemonForkBetweenRecords(t *testing.T) {
 		"setsid fakeclaude pid=daemon waitfile=spawn clearenv=spare block </dev/null >/dev/null 2>&1 & fakeclaude waitfile=go")
 	daemon := f.pid("daemon")
 	t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL) })
-	st, err := readStat(daemon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	status := fmt.Sprintf(`{"supervisorPid": %d, "supervisorProcStart": "%d", "workers": {}}`, daemon, st.start)
-	if err := os.WriteFile(filepath.Join(cfg, "daemon.status.json"), []byte(status), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	start := writeDaemonStatus(t, cfg, daemon)
 	row := f.waitDaemonRow(func(r map[string]any) bool { return r["state"] == "running" && r["cgroup"] != nil })
-	if cg, _ := row["cgroup"].(string); !strings.HasSuffix(cg, fmt.Sprintf("/daemon-%d-%d", daemon, st.start)) {
+	if cg, _ := row["cgroup"].(string); !strings.HasSuffix(cg, fmt.Sprintf("/daemon-%d-%d", daemon, start)) {
 		t.Fatalf("the daemon's row gives cgroup %q", cg)
 	}
 	f.touch("go")
