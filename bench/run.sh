@@ -110,7 +110,7 @@ launch empty
 quiesce
 
 # The same on tmpfs, for reference: what the registry's filesystem costs.
-if [ "$(findmnt -no FSTYPE -T /dev/shm 2>/dev/null)" = tmpfs ]; then
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
 	echo "bench: launch back to back, empty registry on tmpfs (reference)" >&2
 	SHM=$(mktemp -d /dev/shm/claude-guard-bench.XXXXXX)
 	CLAUDE_GUARD_HOME=$SHM/reg "$BIN/b2b" "$ROUNDS" 41 10 direct=/bin/true tini="$TINI -s -- /bin/true" \
