@@ -115,7 +115,8 @@ if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
 	SHM=$(mktemp -d /dev/shm/claude-guard-bench.XXXXXX)
 	CLAUDE_GUARD_HOME=$SHM/reg "$BIN/b2b" "$ROUNDS" 41 10 direct=/bin/true tini="$TINI -s -- /bin/true" \
 		guard="$G /bin/true" >"$RES/b2b-tmpfs.json"
-	"$BIN/stale" "$SHM/reg" -1 # its watcher gone
+	# its watcher goes once idle (CLAUDE_GUARD_WATCHER_IDLE)
+	for _ in $(seq 100); do pgrep -f -- "$SHM/reg" >/dev/null || break; sleep 0.1; done
 	rm -rf "$SHM"
 fi
 
