@@ -5,7 +5,6 @@ package launcher
 import (
 	"os"
 	"os/signal"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,19 +33,5 @@ func setForeground(pgid int) {
 
 // startDetached starts the watchdog in its own session, stdio on /dev/null.
 func startDetached(path string, argv []string) (int, error) {
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer null.Close()
-	fd := null.Fd()
-	var pid int
-	withAllCPUs(func() {
-		pid, _, err = syscall.StartProcess(path, argv, &syscall.ProcAttr{
-			Env:   os.Environ(),
-			Files: []uintptr{fd, fd, fd},
-			Sys:   &syscall.SysProcAttr{Setsid: true},
-		})
-	})
-	return pid, err
+	return startInSession(path, argv, os.Environ())
 }
