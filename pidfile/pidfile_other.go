@@ -18,8 +18,3 @@ func lockFile(f *os.File, wait bool) error      { return errors.ErrUnsupported }
 func sameFile(f *os.File, path string) bool     { return false }
 
 func createTemp(dir, pattern string) (*os.File, error) { return os.CreateTemp(dir, pattern) }
-
-// linkEntry is the Unix way of writing a first entry (pidfile_unix.go). Here
-// a lock is a byte-range lock that a reader of the entry would meet, or
-// there is none: the entry gets a file of its own.
-func linkEntry(*os.File, []byte, string, string) error { return errors.ErrUnsupported }
